@@ -1,0 +1,1 @@
+"""Custom actions Rasa calls: search, details, hand-off, crisis, language, deletion."""

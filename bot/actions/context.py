@@ -1,0 +1,32 @@
+"""What an action sees: the engine's call, the conversation, and the app's services."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from bot.engine.actions import ActionCall
+from bot.services import Services
+
+
+@dataclass
+class ActionContext:
+    call: ActionCall
+    services: Services
+    conversation_id: int
+    language: str
+
+    @property
+    def text(self) -> str:
+        return self.call.tracker.latest_message.text or ""
+
+    @property
+    def intent(self) -> str | None:
+        return self.call.tracker.latest_message.intent.get("name")
+
+    def slot(self, name: str) -> Any:
+        return self.call.tracker.slots.get(name)
+
+    async def search(self, need: str, municipality: str | None, offset: int) -> list[dict]:
+        hits = await run_in_threadpool(self.services.search.search, need, municipality, 3, offset)
+        return [hit.offer.card(self.language, hit.score) for hit in hits]

@@ -1,0 +1,51 @@
+"""The FastAPI app factory: `uvicorn bot.app:create_app --factory`."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot.actions.router import router as actions_router
+from bot.health.router import router as health_router
+from bot.services import build_services
+from bot.settings import Settings, get_settings
+from connectors.webchat.router import router as webchat_router
+from nlu.parse.router import router as nlu_router
+
+# No JSON body we accept is anywhere near this; larger ones are refused before parsing.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.services = build_services(settings)
+        try:
+            yield
+        finally:
+            await app.state.services.engine.aclose()
+            app.state.services.store.dispose()
+
+    app = FastAPI(
+        title="Brobygger",
+        version="0.1.0",
+        description="Finds local communities and health support in Denmark, in five languages.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
+
+    app.include_router(health_router)
+    app.include_router(webchat_router)
+    app.include_router(nlu_router)
+    app.include_router(actions_router)
+    return app

@@ -1,0 +1,82 @@
+"""Conversation bookkeeping shared by channels, the turn pipeline and actions."""
+
+from sqlalchemy import delete, select
+
+from bot.conversations.models import Conversation, Message
+from bot.store.db import Store
+
+
+def get_or_create(store: Store, channel: str, external_id: str, language: str) -> Conversation:
+    with store.session() as session:
+        conversation = session.scalar(
+            select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
+        )
+        if conversation is None:
+            conversation = Conversation(channel=channel, external_id=external_id, language=language)
+            session.add(conversation)
+            session.flush()
+        return conversation
+
+
+def by_engine_sender(store: Store, sender_id: str) -> Conversation | None:
+    if not sender_id.startswith("c") or not sender_id[1:].isdigit():
+        return None
+    with store.session() as session:
+        return session.get(Conversation, int(sender_id[1:]))
+
+
+def add_message(store: Store, conversation_id: int, direction: str, author: str, text: str, language: str,
+                status: str = "received", payload: dict | None = None) -> Message:
+    """Commit one message. Inbound messages are committed before anything processes them."""
+    with store.session() as session:
+        message = Message(conversation_id=conversation_id, direction=direction, author=author, text=text,
+                          language=language, status=status, payload=payload)
+        session.add(message)
+        session.flush()
+        return message
+
+
+def set_message_status(store: Store, message_id: int, status: str) -> None:
+    with store.session() as session:
+        message = session.get(Message, message_id)
+        if message is not None:
+            message.status = status
+
+
+def set_language(store: Store, conversation_id: int, language: str) -> None:
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is not None:
+            conversation.language = language
+
+
+def escalate(store: Store, conversation_id: int, priority: str, reason: str) -> None:
+    """The single entry point for handing a conversation to a person.
+
+    For now it marks the conversation as queued (urgent for crises) so it can be listed; the
+    escalation issue adds the counsellor inbox, routing and connectors behind this function.
+    """
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return
+        if conversation.state == "bot":
+            conversation.state = "queued"
+        if priority == "urgent":
+            conversation.priority = "urgent"
+
+
+def erase(store: Store, conversation_id: int) -> None:
+    """Delete everything the citizen wrote and was sent; the conversation row stays, emptied."""
+    with store.session() as session:
+        session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is not None:
+            conversation.state = "bot"
+            conversation.priority = "normal"
+
+
+def messages_of(store: Store, conversation_id: int) -> list[Message]:
+    with store.session() as session:
+        return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                    .order_by(Message.id)))

@@ -1,0 +1,71 @@
+"""Async client for a running Rasa server. Every failure surfaces as `EngineError`."""
+
+from typing import Any
+
+import httpx
+
+
+class EngineError(RuntimeError):
+    """The engine could not give a usable answer (down, timeout, error status or empty reply)."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str | None, timeout_s: float = 10.0) -> None:
+        self._token = token
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s, connect=2.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _auth(self) -> dict[str, str]:
+        return {"token": self._token} if self._token else {}
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise EngineError(f"engine timed out on {path}") from exc
+        except httpx.HTTPError as exc:
+            raise EngineError(f"engine unreachable on {path}: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise EngineError(f"engine answered {response.status_code} on {path}")
+        return response
+
+    async def turn(self, sender_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """One citizen message through the REST channel; returns the bot's messages.
+
+        Rasa answers `[]` both when the bot has nothing to say and when the action server failed;
+        we always expect at least one message, so an empty answer is a failure.
+        """
+        response = await self._request(
+            "POST", "/webhooks/rest/webhook", json={"sender": sender_id, "message": text, "metadata": metadata}
+        )
+        try:
+            messages = response.json()
+        except ValueError as exc:
+            raise EngineError("engine answered with invalid JSON") from exc
+        if not isinstance(messages, list) or not messages:
+            raise EngineError("engine gave an empty reply")
+        return messages
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        response = await self._request("POST", "/model/parse", params=self._auth(), json={"text": text})
+        return response.json()
+
+    async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        await self._request(
+            "POST", f"/conversations/{sender_id}/tracker/events", params=self._auth(), json=events
+        )
+
+    async def replace_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        await self._request(
+            "PUT", f"/conversations/{sender_id}/tracker/events", params=self._auth(), json=events
+        )
+
+    async def status(self) -> dict[str, Any]:
+        response = await self._request("GET", "/status", params=self._auth())
+        return response.json()

@@ -1,0 +1,39 @@
+"""The app's long-lived collaborators, built once at start-up and shared by routers and actions."""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.engine.client import RasaClient
+from bot.i18n.render import Renderer
+from bot.settings import Settings
+from bot.store.db import Store
+from knowledge.catalogue import Catalogue, default_catalogue
+from knowledge.places import Gazetteer, gazetteer
+from knowledge.search import OfferSearch, default_search
+from nlu.language import LanguageIdentifier, default_identifier
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    engine: RasaClient
+    renderer: Renderer
+    language_identifier: LanguageIdentifier = field(default_factory=default_identifier)
+    gazetteer: Gazetteer = field(default_factory=gazetteer)
+    catalogue: Catalogue = field(default_factory=default_catalogue)
+
+    @cached_property
+    def search(self) -> OfferSearch:
+        return default_search()
+
+
+def build_services(settings: Settings) -> Services:
+    store = Store(settings.sqlalchemy_url)
+    store.create_schema()
+    return Services(
+        settings=settings,
+        store=store,
+        engine=RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s),
+        renderer=Renderer(defaults={"days": settings.retention_days}),
+    )

@@ -1,0 +1,56 @@
+"""Configuration from environment variables (prefix BROBYGGER_) and an optional .env file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BROBYGGER_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(
+        default=None, description="URL citizens and Twilio reach the app at (defaults to http://host:port)"
+    )
+    var_dir: Path = REPO_ROOT / "var"
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under var/ if unset")
+
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    rasa_token: str | None = Field(default=None, description="token for Rasa's HTTP API; random per run if unset")
+    action_token: str | None = Field(default=None, description="shared secret Rasa sends to the action server")
+    rasa_timeout_s: float = 10.0
+    rasa_start_timeout_s: float = 240.0
+    rasa_python: Path = REPO_ROOT / ".venv-rasa" / "bin" / "python"
+    model_cache_dir: Path = Path.home() / ".cache" / "brobygger" / "models"
+    models_dir: Path = REPO_ROOT / "models"
+
+    default_language: str = "da"
+    max_text_chars: int = 2000
+    retention_days: int = 180
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def app_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'brobygger.db'}"
+
+    @property
+    def rasa_tracker_db(self) -> Path:
+        return self.var_dir / "rasa_tracker.db"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""One citizen turn, whatever the channel: normalise → language → store → engine → render → store."""

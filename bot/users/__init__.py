@@ -1,0 +1,1 @@
+"""Counsellors and administrators: accounts, API tokens, role checks."""

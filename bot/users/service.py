@@ -1,0 +1,45 @@
+"""Creating users and checking their tokens."""
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from bot import SUPPORTED_LANGUAGES
+from bot.store.db import Store
+from bot.users.models import ROLES, User
+
+
+class UserError(ValueError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(store: Store, name: str, role: str, languages: list[str]) -> tuple[User, str]:
+    """Create a user and return it with its new API token (shown once, never stored)."""
+    name = name.strip()
+    if not name:
+        raise UserError("the name must not be empty")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    unknown = [code for code in languages if code not in SUPPORTED_LANGUAGES]
+    if unknown:
+        raise UserError(
+            f"unknown language(s) {', '.join(unknown)}; supported: {', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    token = secrets.token_urlsafe(32)
+    with store.session() as session:
+        if session.scalar(select(User).where(User.name == name)):
+            raise UserError(f"a user named {name!r} exists already")
+        user = User(name=name, role=role, languages=",".join(languages), token_hash=hash_token(token))
+        session.add(user)
+    return user, token
+
+
+def user_for_token(store: Store, token: str) -> User | None:
+    with store.session() as session:
+        return session.scalar(select(User).where(User.token_hash == hash_token(token)))

@@ -1,0 +1,1 @@
+"""The outside world: channels in and out (web chat, SMS) and escalation connectors."""

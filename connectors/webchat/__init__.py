@@ -1,0 +1,1 @@
+"""Web chat: the JSON API the widget talks to."""

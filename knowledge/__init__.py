@@ -1,0 +1,1 @@
+"""What we know: the catalogue of offers, Danish places, and search over them."""

@@ -1,0 +1,1 @@
+"""Understanding: language identification, normalisation, crisis rules, training data, evaluation."""

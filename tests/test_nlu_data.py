@@ -1,0 +1,67 @@
+"""The training data is product: check it like code (Praekelt's dataset-consistency idea)."""
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import SUPPORTED_LANGUAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+DESIGN_INTENTS = {
+    "greet", "goodbye", "thank", "affirm", "deny", "seek_support", "inform_location", "choose_language",
+    "request_human", "more_results", "offer_details", "crisis", "opt_out", "delete_data", "bot_challenge",
+    "help", "out_of_scope",
+}
+MIN_EXAMPLES = 8
+
+
+def examples(language: str) -> dict[str, list[str]]:
+    data = yaml.safe_load((ROOT / "nlu" / "data" / f"{language}.yml").read_text(encoding="utf-8"))
+    found: dict[str, list[str]] = defaultdict(list)
+    for block in data["nlu"]:
+        assert set(block) == {"intent", "examples"}, f"{language}: unexpected keys {set(block)}"
+        found[block["intent"]] += [line.strip()[2:].strip() for line in block["examples"].splitlines()
+                                   if line.strip().startswith("- ")]
+    return found
+
+
+def test_domain_declares_exactly_the_design_intents():
+    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())
+    assert set(domain["intents"]) == DESIGN_INTENTS
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_intent_has_enough_examples_in_every_language(language):
+    counts = {intent: len(texts) for intent, texts in examples(language).items()}
+    assert set(counts) == DESIGN_INTENTS
+    assert min(counts.values()) >= MIN_EXAMPLES, counts
+    assert max(counts.values()) <= 2 * min(counts.values()), f"{language}: unbalanced {counts}"
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_no_duplicates_within_a_language(language):
+    texts = [text.casefold() for texts in examples(language).values() for text in texts]
+    duplicates = [text for text, n in Counter(texts).items() if n > 1]
+    assert not duplicates
+
+
+def test_no_example_under_two_intents_in_any_language():
+    intents_of: dict[str, set[str]] = defaultdict(set)
+    for language in SUPPORTED_LANGUAGES:
+        for intent, texts in examples(language).items():
+            for text in texts:
+                intents_of[text.casefold()].add(intent)
+    conflicts = {text: intents for text, intents in intents_of.items() if len(intents) > 1}
+    assert not conflicts
+
+
+def test_no_entity_markup_or_phone_numbers_in_training_data():
+    import re
+
+    for language in SUPPORTED_LANGUAGES:
+        for texts in examples(language).values():
+            for text in texts:
+                assert not re.search(r"\]\(", text), text
+                assert not re.search(r"\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?\d{2}", text), text

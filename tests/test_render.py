@@ -1,0 +1,106 @@
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot import SUPPORTED_LANGUAGES
+from bot.i18n.render import LOCALES_DIR, Renderer
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(defaults={"days": 180})
+
+
+def catalog(language: str):
+    with (LOCALES_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return read_po(f, locale=language)
+
+
+def message_strings(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple) else [message.string]
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_catalogue_is_complete_with_no_fuzzy_entries_and_same_placeholders(language):
+    english = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog("en") if m.id}
+    translated = catalog(language)
+    keys = {m.id if isinstance(m.id, str) else m.id[0] for m in translated if m.id}
+    assert keys == set(english), f"{language}: keys differ from English"
+    for message in translated:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        assert not message.fuzzy, f"{language}: {key} is fuzzy"
+        strings = message_strings(message)
+        assert all(s.strip() for s in strings), f"{language}: {key} is untranslated"
+        expected = set(PLACEHOLDER.findall(message_strings(english[key])[-1]))
+        for s in strings:
+            assert set(PLACEHOLDER.findall(s)) == expected, f"{language}: {key} placeholders differ"
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_welcome_is_rendered_in_the_language_with_the_retention_period(renderer, language):
+    text = renderer.render("welcome", language).text
+    assert text != "welcome" and "{" not in text
+    assert "180" in text and "STOP" in text
+    if language != "en":
+        assert text != renderer.render("welcome", "en").text
+
+
+def test_scripts_match_the_language(renderer):
+    arabic_script = re.compile(r"[\u0600-\u06ff]")
+    for language in ("ar", "fa"):
+        assert len(arabic_script.findall(renderer.render("help", language).text)) > 20
+    for language in ("da", "so", "tr"):
+        assert not arabic_script.search(renderer.render("help", language).text)
+
+
+def test_crisis_reply_gives_112_and_livslinien_in_every_language(renderer):
+    for language in SUPPORTED_LANGUAGES:
+        text = renderer.render("crisis", language).text
+        assert "112" in text and "70 201 201" in text
+
+
+def offer(number: int, languages: list[str]) -> dict:
+    return {"id": f"o{number}", "title": f"Offer {number}", "summary": "A group", "contact": "70 10 10 10",
+            "languages": languages, "topics": ["loneliness"]}
+
+
+def test_offer_list_numbers_offers_and_says_when_staff_speak_the_language(renderer):
+    message = renderer.render("offer_list", "so", {"offers": [offer(1, ["da", "so"]), offer(2, ["da"])], "start": 4})
+    lines = message.text.splitlines()
+    assert lines[0] == renderer.plural("offers_found", "offers_found_plural", 2, "so")
+    assert "4. Offer 1" in message.text and "5. Offer 2" in message.text
+    speaks = renderer.text("offer_speaks_language", "so", language="Soomaali")
+    assert message.text.count(speaks) == 1
+    assert [o["id"] for o in message.offers] == ["o1", "o2"]
+
+
+def test_arabic_plural_forms_follow_cldr(renderer):
+    one = renderer.plural("offers_found", "offers_found_plural", 1, "ar")
+    three = renderer.plural("offers_found", "offers_found_plural", 3, "ar")
+    eleven = renderer.plural("offers_found", "offers_found_plural", 11, "ar")
+    assert "1" in one and "3" in three and "11" in eleven
+    assert len({one.replace("1", "#"), three.replace("3", "#"), eleven.replace("11", "#")}) >= 2
+
+
+def test_offer_details_formats_the_date_for_the_locale(renderer):
+    detail = dict(offer(1, ["da"]), how_to_join="Ring", last_verified="2024-01-15")
+    danish = renderer.render("offer_details", "da", {"offer": detail}).text
+    turkish = renderer.render("offer_details", "tr", {"offer": detail}).text
+    assert "15. januar 2024" in danish
+    assert "15 Ocak 2024" in turkish
+
+
+def test_language_menu_lists_languages_in_their_own_script(renderer):
+    message = renderer.render("language_menu", "da")
+    for name in ("dansk", "العربية", "Soomaali", "Türkçe", "فارسی", "English"):
+        assert name in message.text
+    assert message.quick_replies == renderer.own_language_names()
+
+
+def test_a_missing_argument_does_not_break_the_reply(renderer):
+    assert "{municipality}" in renderer.render("municipality_noted", "da").text

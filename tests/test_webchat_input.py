@@ -1,0 +1,98 @@
+"""Bad input and an unreachable engine, through the real app (nothing listens on the engine port)."""
+
+from sqlalchemy import select
+
+from bot.conversations.models import Conversation, Message
+
+
+def stored_messages(client) -> list[Message]:
+    with client.app.state.services.store.session() as session:
+        return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def post(client, **body):
+    return client.post("/api/webchat/messages", json=body)
+
+
+def test_empty_and_whitespace_text_are_refused_clearly(client):
+    for text in ("", "   \n\t "):
+        response = post(client, conversation_id="c1", text=text)
+        assert response.status_code == 422
+        assert "text must not be empty" in response.text
+    assert stored_messages(client) == []
+
+
+def test_text_over_the_limit_is_refused_and_not_stored(client):
+    response = post(client, conversation_id="c1", text="a" * 2001)
+    assert response.status_code == 413
+    assert "2000" in response.json()["detail"]
+    assert stored_messages(client) == []
+
+
+def test_huge_body_is_refused_before_parsing(client):
+    response = client.post("/api/webchat/messages", content=b"x" * 300_000,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_invalid_json_binary_and_wrong_encoding_are_refused(client):
+    for body in (b"{not json", b"\x00\xff\xfe\x81binary"):
+        response = client.post("/api/webchat/messages", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, body
+        assert "json" in response.text.lower()
+    latin1 = '{"conversation_id": "c1", "text": "hæ"}'.encode("latin-1")
+    response = client.post("/api/webchat/messages", content=latin1, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "parsing the body" in response.text  # not UTF-8
+    assert stored_messages(client) == []
+
+
+def test_unknown_language_lists_the_supported_ones(client):
+    response = post(client, conversation_id="c1", text="hello", language="de")
+    assert response.status_code == 422
+    assert "da, ar, so, tr, fa, en" in response.text
+
+
+def test_conversation_id_must_be_safe(client):
+    assert post(client, conversation_id="", text="hej").status_code == 422
+    assert post(client, conversation_id="a b<script>", text="hej").status_code == 422
+    assert post(client, conversation_id="x" * 65, text="hej").status_code == 422
+    assert post(client, text="hej").status_code == 422
+
+
+def test_engine_down_gives_a_localized_technical_problem_and_keeps_the_message(client):
+    renderer = client.app.state.services.renderer
+    response = post(client, conversation_id="c1", text="Waxaan u baahanahay caawimaad 🙏", language="so")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["language"] == "so" and body["escalated"] is False
+    assert [m["text"] for m in body["messages"]] == [renderer.render("technical_problem", "so").text]
+
+    inbound, outbound = stored_messages(client)
+    assert (inbound.direction, inbound.text, inbound.status) == ("in", "Waxaan u baahanahay caawimaad 🙏", "failed")
+    assert (outbound.direction, outbound.language, outbound.payload["key"]) == ("out", "so", "technical_problem")
+
+
+def test_mixed_scripts_and_emoji_are_stored_intact(client):
+    text = "سلام hej 👋🏽 مرحبا kommune 2200"
+    assert post(client, conversation_id="mix", text=text).status_code == 200
+    assert stored_messages(client)[0].text == text
+
+
+def test_language_is_detected_and_kept_for_the_conversation(client):
+    assert post(client, conversation_id="t1", text="merhaba, sigarayi birakmak istiyorum").json()["language"] == "tr"
+    assert post(client, conversation_id="t1", text="ok").json()["language"] == "tr"
+    with client.app.state.services.store.session() as session:
+        conversation = session.scalar(select(Conversation).where(Conversation.external_id == "t1"))
+        assert conversation.language == "tr"
+
+
+def test_health_is_degraded_when_the_engine_is_down(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "rasa": "down", "database": "ok"}
+
+
+def test_openapi_documents_the_public_routes(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/webchat/messages" in paths and "/healthz" in paths
+    assert "/rasa/actions" not in paths
