@@ -60,6 +60,7 @@ run: model
 	@$(APP_VENV)/bin/brobygger run
 
 test: model
+	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests
 	@$(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: model

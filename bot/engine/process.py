@@ -7,6 +7,7 @@ machine — which is what CI is — reuses the model instead of training again.
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -110,9 +111,17 @@ def ensure_model(settings: Settings, on_start: Callable[[Path], None] | None = N
             if result.returncode != 0 or not produced.exists():
                 tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
                 raise RuntimeError(f"rasa train failed (log: {log_path}):\n{tail}")
+            seconds = time.monotonic() - started
             _atomic_copy(produced, cached)
             _atomic_copy(produced, local)
-        return TrainedModel(local, True, time.monotonic() - started)
+            cached.with_suffix("").with_suffix(".json").write_text(json.dumps({"training_s": round(seconds, 1)}))
+        return TrainedModel(local, True, seconds)
+
+
+def training_seconds(settings: Settings, model: Path) -> float | None:
+    """How long the cached model took to train (recorded when it was trained on this machine)."""
+    meta = Path(settings.model_cache_dir) / (model.name.removesuffix(".tar.gz") + ".json")
+    return json.loads(meta.read_text())["training_s"] if meta.exists() else None
 
 
 def _atomic_copy(source: Path, target: Path) -> None:

@@ -1,0 +1,138 @@
+"""`brobygger bench turn`: the numbers behind the README's benchmark table.
+
+Measures, in one run on this machine: Rasa's REST turn alone (the floor), the same turn through the
+app (web chat API → store → Rasa → render → store), a search turn (custom action + retrieval),
+throughput with parallel senders, RSS of both processes, Rasa's start time and the training time.
+"""
+
+import asyncio
+import json
+import platform
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from bot.engine.process import TrainedModel, training_seconds
+from bot.runner import start_stack
+from bot.settings import Settings
+
+console = Console()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def _summary(samples_ms: list[float]) -> dict:
+    return {"n": len(samples_ms), "p50_ms": round(_percentile(samples_ms, 50), 1),
+            "p95_ms": round(_percentile(samples_ms, 95), 1)}
+
+
+async def _timed_sequence(client: httpx.AsyncClient, url: str, bodies: list[dict], params=None) -> list[float]:
+    samples = []
+    for body in bodies:
+        started = time.perf_counter()
+        response = await client.post(url, json=body, params=params)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        if not response.json():
+            raise RuntimeError(f"empty reply from {url}")
+        samples.append(elapsed)
+    return samples
+
+
+async def _throughput(client: httpx.AsyncClient, url: str, senders: int, turns_each: int) -> tuple[float, int]:
+    failures = 0
+
+    async def sender(index: int) -> None:
+        nonlocal failures
+        conversation = f"bench-tp-{index}-{uuid.uuid4().hex[:6]}"
+        for _ in range(turns_each):
+            response = await client.post(url, json={"conversation_id": conversation, "text": "hej", "language": "da"})
+            if response.status_code != 200:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(i) for i in range(senders)))
+    return senders * turns_each / (time.perf_counter() - started), failures
+
+
+def _rss_mb(pid: int) -> float:
+    process = psutil.Process(pid)
+    return round(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20)
+
+
+async def _measure(stack, turns: int, concurrency: int) -> dict:
+    app, rasa = stack.app_url, stack.settings.rasa_url
+    async with httpx.AsyncClient(timeout=60) as client:
+        # Warm both paths (first turns load models and compile graphs).
+        warm = [{"conversation_id": f"warm-{i}", "text": "hej", "language": "da"} for i in range(5)]
+        await _timed_sequence(client, f"{app}/api/webchat/messages", warm)
+        await _timed_sequence(client, f"{app}/api/webchat/messages",
+                              [{"conversation_id": "warm-s", "text": "jeg er ensom, jeg bor i Odense"}])
+
+        rasa_bodies = [{"sender": f"bench-r-{i % 20}", "message": "hej"} for i in range(turns)]
+        app_bodies = [{"conversation_id": f"bench-a-{i % 20}", "text": "hej", "language": "da"} for i in range(turns)]
+        search_bodies = [{"conversation_id": f"bench-s-{i}", "text": "jeg føler mig ensom, jeg bor i Odense",
+                          "language": "da"} for i in range(max(20, turns // 4))]
+        rasa_alone = await _timed_sequence(client, f"{rasa}/webhooks/rest/webhook", rasa_bodies)
+        full_turn = await _timed_sequence(client, f"{app}/api/webchat/messages", app_bodies)
+        search_turn = await _timed_sequence(client, f"{app}/api/webchat/messages", search_bodies)
+        per_sender = max(5, turns // concurrency)
+        turns_per_s, failures = await _throughput(client, f"{app}/api/webchat/messages", concurrency, per_sender)
+    return {
+        "rasa_rest_turn": _summary(rasa_alone),
+        "app_full_turn": _summary(full_turn),
+        "app_search_turn": _summary(search_turn),
+        "throughput": {"senders": concurrency, "turns_per_s": round(turns_per_s, 1), "failures": failures},
+    }
+
+
+def run_turn_benchmark(settings: Settings, model: TrainedModel, turns: int, concurrency: int) -> dict:
+    with console.status("Starting Rasa and the app…"):
+        stack = start_stack(settings, model.path)
+    try:
+        with console.status(f"Measuring ({turns} turns per path, {concurrency} parallel senders)…"):
+            results = asyncio.run(_measure(stack, turns, concurrency))
+        results["rss_mb"] = {"app": _rss_mb(stack.processes["app"].pid), "rasa": _rss_mb(stack.processes["rasa"].pid)}
+    finally:
+        stack.stop()
+    results["rasa_ready_s"] = round(stack.rasa_ready_s, 1)
+    results["training_s"] = training_seconds(settings, model.path)
+    memory_gib = round(psutil.virtual_memory().total / 2**30)
+    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
+    results["date"] = datetime.now(UTC).date().isoformat()
+    ratio = results["app_full_turn"]["p95_ms"] / results["rasa_rest_turn"]["p95_ms"]
+    results["full_vs_rasa_p95"] = round(ratio, 2)
+
+    out = Path(settings.var_dir) / "bench" / "turn.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    _print(results, out)
+    return results
+
+
+def _print(results: dict, out: Path) -> None:
+    table = Table(title=f"Turn benchmark — {results['machine']}, {results['date']}")
+    for column in ("measure", "p50 ms", "p95 ms", "n"):
+        table.add_column(column)
+    for key, label in (("rasa_rest_turn", "Rasa REST turn alone (floor)"),
+                       ("app_full_turn", "Full web chat turn (app + Rasa)"),
+                       ("app_search_turn", "Search turn (action + retrieval)")):
+        row = results[key]
+        table.add_row(label, str(row["p50_ms"]), str(row["p95_ms"]), str(row["n"]))
+    console.print(table)
+    throughput = results["throughput"]
+    console.print(f"full/Rasa p95 ratio {results['full_vs_rasa_p95']} (target ≤ 1.5); "
+                  f"{throughput['turns_per_s']} turns/s with {throughput['senders']} senders "
+                  f"({throughput['failures']} failed); RSS app {results['rss_mb']['app']} MB, "
+                  f"Rasa {results['rss_mb']['rasa']} MB; Rasa ready in {results['rasa_ready_s']} s; "
+                  f"training {results['training_s']} s")
+    console.print(f"Saved {out}")

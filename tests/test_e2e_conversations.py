@@ -1,0 +1,139 @@
+"""End to end through the real Rasa server (trained model) and the real app, in every language."""
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from bot.conversations import service
+from bot.conversations.models import Conversation
+from bot.users.service import add_user
+
+pytestmark = pytest.mark.slow
+
+# Written for these tests, not taken from the training data.
+CONVERSATIONS = {
+    "da": ("hej med dig", "jeg er så ensom efter min kone døde, findes der en gruppe?", "jeg bor i Aarhus"),
+    "ar": ("السلام عليكم", "أنا حامل وأبحث عن مجموعة للأمهات", "أسكن في أودنسه"),
+    "so": ("salaan", "waxaan rabaa in aan joojiyo sigaarka, ma jiraa caawimaad", "waxaan degenahay Odense"),
+    "tr": ("merhaba", "borçlarım çok fazla, para konusunda yardım istiyorum", "Aarhus'ta oturuyorum, 8220"),
+    "fa": ("سلام", "شوهرم مریض است و من خیلی خسته هستم", "من در کپنهاگ زندگی میکنم"),
+}
+
+
+def conversation_of(live, external_id: str) -> Conversation:
+    with live.services.store.session() as session:
+        return session.scalar(select(Conversation).where(Conversation.external_id == external_id))
+
+
+@pytest.mark.parametrize("language", ["da", "ar", "so", "tr", "fa"])
+def test_greeting_need_and_place_lead_to_offers_in_the_citizens_language(live, language):
+    renderer = live.services.renderer
+    conversation_id = f"e2e-{language}-{uuid.uuid4().hex[:8]}"
+    greet, need, place = CONVERSATIONS[language]
+
+    welcome = live.say(conversation_id, greet, language).json()
+    assert welcome["language"] == language
+    assert welcome["messages"][0]["text"] == renderer.render("welcome", language).text
+
+    asked = live.say(conversation_id, need, language).json()
+    assert asked["messages"][-1]["text"] == renderer.render("ask_municipality", language).text
+
+    offers = live.say(conversation_id, place, language).json()
+    message = offers["messages"][-1]
+    heading = renderer.plural("offers_found", "offers_found_plural", len(message["offers"]), language)
+    assert message["text"].startswith(heading), message["text"]
+    assert 1 <= len(message["offers"]) <= 3
+    assert renderer.render("offers_next_steps", language).text in message["text"]
+    for offer in message["offers"]:
+        assert offer["title"] in message["text"]
+        assert offer["municipality"] is None or offer["scope"] == "local"
+
+    conversation = conversation_of(live, conversation_id)
+    stored = service.messages_of(live.services.store, conversation.id)
+    inbound = [m for m in stored if m.direction == "in"]
+    outbound = [m for m in stored if m.direction == "out"]
+    assert [m.text for m in inbound] == [greet, need, place]
+    assert all(m.status == "processed" and m.language == language for m in inbound)
+    assert len(outbound) >= 3 and all(m.language == language for m in outbound)
+    assert outbound[-1].payload["offer_ids"] == [offer["id"] for offer in message["offers"]]
+
+
+def test_language_is_detected_without_a_hint_and_details_follow_a_list(live):
+    conversation_id = f"e2e-detect-{uuid.uuid4().hex[:8]}"
+    renderer = live.services.renderer
+    first = live.say(conversation_id, "waxaan ahay hooyo cusub, waxaan raadinayaa koox hooyooyin").json()
+    assert first["language"] == "so"
+    assert first["messages"][-1]["text"] == renderer.render("ask_municipality", "so").text
+    listed = live.say(conversation_id, "Odense").json()
+    offers = listed["messages"][-1]["offers"]
+    assert listed["language"] == "so" and offers
+    details = live.say(conversation_id, "1").json()
+    text = details["messages"][-1]["text"]
+    assert text.startswith(offers[0]["title"])
+    assert renderer.text("offer_details", "so").splitlines()[2].split("{")[0].strip() in text
+
+
+def test_asking_for_a_person_escalates(live):
+    conversation_id = f"e2e-human-{uuid.uuid4().hex[:8]}"
+    reply = live.say(conversation_id, "I want to talk to a real person please", "en").json()
+    assert reply["escalated"] is True
+    assert reply["messages"][-1]["text"] == live.services.renderer.render("human_handoff", "en").text
+    assert conversation_of(live, conversation_id).state == "queued"
+
+
+def test_a_crisis_message_gets_the_emergency_reply_and_urgent_escalation(live):
+    conversation_id = f"e2e-crisis-{uuid.uuid4().hex[:8]}"
+    reply = live.say(conversation_id, "jeg vil ikke leve mere, jeg tænker på at tage mit liv", "da").json()
+    text = reply["messages"][-1]["text"]
+    assert "112" in text and "70 201 201" in text
+    assert reply["escalated"] is True
+    assert conversation_of(live, conversation_id).priority == "urgent"
+
+
+def test_choosing_a_language_switches_and_confirms_in_the_new_language(live):
+    conversation_id = f"e2e-lang-{uuid.uuid4().hex[:8]}"
+    live.say(conversation_id, "hej", "da")
+    reply = live.say(conversation_id, "kan du skrive på tyrkisk?").json()
+    assert reply["language"] == "tr"
+    assert reply["messages"][-1]["text"] == live.services.renderer.render("language_changed", "tr").text
+
+
+def test_an_action_server_failure_gives_a_technical_problem_reply_not_silence(live):
+    settings = live.services.settings
+    conversation_id = f"e2e-broken-{uuid.uuid4().hex[:8]}"
+    good_token = settings.action_token
+    settings.action_token = "rotated-so-rasa-is-refused"  # Rasa's calls to our actions now fail
+    try:
+        reply = live.say(conversation_id, "jeg har brug for hjælp til min gæld", "da")
+    finally:
+        settings.action_token = good_token
+    assert reply.status_code == 200
+    assert reply.json()["messages"][-1]["text"] == live.services.renderer.render("technical_problem", "da").text
+    stored = service.messages_of(live.services.store, conversation_of(live, conversation_id).id)
+    assert stored[0].text == "jeg har brug for hjælp til min gæld" and stored[0].status == "failed"
+
+
+def test_deleting_data_erases_the_conversation_after_confirmation(live):
+    conversation_id = f"e2e-delete-{uuid.uuid4().hex[:8]}"
+    renderer = live.services.renderer
+    live.say(conversation_id, "jeg føler mig ensom", "da")
+    asked = live.say(conversation_id, "slet mine data", "da").json()
+    assert asked["messages"][-1]["text"] == renderer.render("delete_data_ask", "da").text
+    done = live.say(conversation_id, "ja", "da").json()
+    assert done["messages"][-1]["text"] == renderer.render("delete_data_done", "da").text
+    assert service.messages_of(live.services.store, conversation_of(live, conversation_id).id) == []
+
+
+def test_health_is_ok_with_the_engine_running(live):
+    assert live.http.get("/healthz").json() == {"status": "ok", "rasa": "ok", "database": "ok"}
+
+
+def test_admin_parse_uses_the_running_model(live):
+    _, token = add_user(live.services.store, f"admin-{uuid.uuid4().hex[:6]}", "admin", [])
+    response = live.http.post("/api/nlu/parse", json={"text": "mange tak for hjælpen"},
+                              headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["language"] == "da"
+    assert body["intent"]["name"] == "thank" and body["crisis"] is False
