@@ -48,15 +48,18 @@ async def _timed_sequence(client: httpx.AsyncClient, url: str, bodies: list[dict
     return samples
 
 
-async def _throughput(client: httpx.AsyncClient, url: str, senders: int, turns_each: int) -> tuple[float, int]:
+async def _throughput(client: httpx.AsyncClient, url: str, senders: int, turns_each: int,
+                      rasa: bool = False) -> tuple[float, int]:
     failures = 0
 
     async def sender(index: int) -> None:
         nonlocal failures
         conversation = f"bench-tp-{index}-{uuid.uuid4().hex[:6]}"
+        body = ({"sender": conversation, "message": "hej"} if rasa
+                else {"conversation_id": conversation, "text": "hej", "language": "da"})
         for _ in range(turns_each):
-            response = await client.post(url, json={"conversation_id": conversation, "text": "hej", "language": "da"})
-            if response.status_code != 200:
+            response = await client.post(url, json=body)
+            if response.status_code != 200 or not response.json():
                 failures += 1
 
     started = time.perf_counter()
@@ -86,11 +89,14 @@ async def _measure(stack, turns: int, concurrency: int) -> dict:
         full_turn = await _timed_sequence(client, f"{app}/api/webchat/messages", app_bodies)
         search_turn = await _timed_sequence(client, f"{app}/api/webchat/messages", search_bodies)
         per_sender = max(5, turns // concurrency)
+        rasa_per_s, rasa_failures = await _throughput(client, f"{rasa}/webhooks/rest/webhook", concurrency,
+                                                      per_sender, rasa=True)
         turns_per_s, failures = await _throughput(client, f"{app}/api/webchat/messages", concurrency, per_sender)
     return {
         "rasa_rest_turn": _summary(rasa_alone),
         "app_full_turn": _summary(full_turn),
         "app_search_turn": _summary(search_turn),
+        "rasa_throughput": {"senders": concurrency, "turns_per_s": round(rasa_per_s, 1), "failures": rasa_failures},
         "throughput": {"senders": concurrency, "turns_per_s": round(turns_per_s, 1), "failures": failures},
     }
 
@@ -132,7 +138,8 @@ def _print(results: dict, out: Path) -> None:
     throughput = results["throughput"]
     console.print(f"full/Rasa p95 ratio {results['full_vs_rasa_p95']} (target ≤ 1.5); "
                   f"{throughput['turns_per_s']} turns/s with {throughput['senders']} senders "
-                  f"({throughput['failures']} failed); RSS app {results['rss_mb']['app']} MB, "
+                  f"({throughput['failures']} failed) vs Rasa alone {results['rasa_throughput']['turns_per_s']}; "
+                  f"RSS app {results['rss_mb']['app']} MB, "
                   f"Rasa {results['rss_mb']['rasa']} MB; Rasa ready in {results['rasa_ready_s']} s; "
                   f"training {results['training_s']} s")
     console.print(f"Saved {out}")
