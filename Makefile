@@ -49,7 +49,7 @@ $(RASA_STAMP): $(RASA_REQ)
 	$(RASA_VENV)/bin/pip install -q -r $(RASA_REQ) && touch $@
 
 locales: $(APP_STAMP)
-	@$(APP_VENV)/bin/pybabel compile -d bot/locales -D messages >/dev/null
+	@out=$$($(APP_VENV)/bin/pybabel compile -d bot/locales -D messages 2>&1) || { echo "$$out"; exit 1; }
 
 setup: $(APP_STAMP) $(RASA_STAMP) locales
 

@@ -10,6 +10,7 @@ from bot.store.db import Store
 from knowledge.catalogue import Catalogue, default_catalogue
 from knowledge.places import Gazetteer, gazetteer
 from knowledge.search import OfferSearch, default_search
+from nlu.crisis import CrisisRules, default_rules
 from nlu.language import LanguageIdentifier, default_identifier
 
 
@@ -20,6 +21,7 @@ class Services:
     engine: RasaClient
     renderer: Renderer
     language_identifier: LanguageIdentifier = field(default_factory=default_identifier)
+    crisis_rules: CrisisRules = field(default_factory=default_rules)
     gazetteer: Gazetteer = field(default_factory=gazetteer)
     catalogue: Catalogue = field(default_factory=default_catalogue)
 

@@ -5,6 +5,11 @@ from typing import Any
 import httpx
 
 
+def _escape(text: str) -> str:
+    """Rasa reads a message that starts with "/" as an intent name; citizens must not be able to."""
+    return text.lstrip("/ \n") or "…"
+
+
 class EngineError(RuntimeError):
     """The engine could not give a usable answer (down, timeout, error status or empty reply)."""
 
@@ -35,14 +40,17 @@ class RasaClient:
             raise EngineError(f"engine answered {response.status_code} on {path}")
         return response
 
-    async def turn(self, sender_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    async def turn(self, sender_id: str, text: str, metadata: dict[str, Any],
+                   intent: str | None = None) -> list[dict[str, Any]]:
         """One citizen message through the REST channel; returns the bot's messages.
 
+        `intent` forces the intent (the app's crisis rules decide before any model does).
         Rasa answers `[]` both when the bot has nothing to say and when the action server failed;
         we always expect at least one message, so an empty answer is a failure.
         """
+        message = f"/{intent}" if intent else _escape(text)
         response = await self._request(
-            "POST", "/webhooks/rest/webhook", json={"sender": sender_id, "message": text, "metadata": metadata}
+            "POST", "/webhooks/rest/webhook", json={"sender": sender_id, "message": message, "metadata": metadata}
         )
         try:
             messages = response.json()
@@ -53,7 +61,7 @@ class RasaClient:
         return messages
 
     async def parse(self, text: str) -> dict[str, Any]:
-        response = await self._request("POST", "/model/parse", params=self._auth(), json={"text": text})
+        response = await self._request("POST", "/model/parse", params=self._auth(), json={"text": _escape(text)})
         return response.json()
 
     async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:

@@ -14,39 +14,49 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.settings import REPO_ROOT, Settings
 
-CONFIG = Path("config.yml")
-DOMAIN = Path("bot/domain.yml")
-CREDENTIALS = Path("bot/credentials.yml")
-ENDPOINTS = Path("bot/endpoints.yml")
-DIALOGUE_DATA = Path("bot/data")
-NLU_DATA = Path("nlu/data")
-COMPONENTS = Path("nlu/rasa_components")
+CONFIG = REPO_ROOT / "config.yml"
+DOMAIN = REPO_ROOT / "bot" / "domain.yml"
+CREDENTIALS = REPO_ROOT / "bot" / "credentials.yml"
+ENDPOINTS = REPO_ROOT / "bot" / "endpoints.yml"
+DIALOGUE_DATA = REPO_ROOT / "bot" / "data"
+NLU_DATA = REPO_ROOT / "nlu" / "data"
+PIPELINE_COMPONENTS = REPO_ROOT / "nlu" / "rasa_components" / "pipeline"
+RASA_REQUIREMENTS = REPO_ROOT / "nlu" / "rasa_components" / "requirements.txt"
 
 
-def model_inputs(root: Path = REPO_ROOT) -> list[Path]:
-    """Every file that shapes a trained model, relative to the repository root, in a stable order."""
-    files = [CONFIG, DOMAIN]
-    for folder, pattern in ((DIALOGUE_DATA, "*.yml"), (NLU_DATA, "*.yml"), (COMPONENTS, "*.py"),
-                            (COMPONENTS, "requirements.txt")):
-        files += [path.relative_to(root) for path in (root / folder).rglob(pattern)]
-    return sorted(set(files))
+@dataclass(frozen=True)
+class TrainingInputs:
+    """What a model is trained from. The default is the product model; evaluation trains variants."""
+
+    name: str = "brobygger"
+    config: Path = CONFIG
+    data: tuple[Path, ...] = (DIALOGUE_DATA, NLU_DATA)
+    domain: Path = DOMAIN
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(label, path) of every file that shapes the model, in a stable order."""
+        found = [("config", self.config), ("domain", self.domain), ("requirements", RASA_REQUIREMENTS)]
+        for index, folder in enumerate(self.data):
+            found += [(f"data{index}/{p.relative_to(folder)}", p) for p in sorted(folder.rglob("*.yml"))]
+        found += [(f"components/{p.name}", p) for p in sorted(PIPELINE_COMPONENTS.glob("*.py"))]
+        return found
+
+    def digest(self) -> str:
+        digest = hashlib.sha256()
+        for label, path in self.files():
+            digest.update(label.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()[:16]
+
+    def model_name(self) -> str:
+        return f"{self.name}-{self.digest()}"
 
 
-def model_hash(root: Path = REPO_ROOT) -> str:
-    digest = hashlib.sha256()
-    for relative in model_inputs(root):
-        digest.update(str(relative).encode() + b"\0")
-        digest.update((root / relative).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def model_name(root: Path = REPO_ROOT) -> str:
-    return f"brobygger-{model_hash(root)}"
+PRODUCT = TrainingInputs()
 
 
 def engine_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -64,10 +74,11 @@ def engine_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[
     return env
 
 
-def _rasa(settings: Settings, *args: str) -> list[str]:
+def rasa_command(settings: Settings, module: str, *args: str) -> list[str]:
+    """A command that runs `module` (under nlu.rasa_components) in Rasa's environment."""
     if not Path(settings.rasa_python).exists():
         raise FileNotFoundError(f"Rasa's environment is missing ({settings.rasa_python}); run `make run` to set it up")
-    return [str(settings.rasa_python), "-m", "nlu.rasa_components.launcher", *args]
+    return [str(settings.rasa_python), "-m", f"nlu.rasa_components.{module}", *args]
 
 
 @dataclass
@@ -75,12 +86,13 @@ class TrainedModel:
     path: Path
     trained: bool  # False when it came from a cache
     seconds: float
+    inputs: TrainingInputs = field(default=PRODUCT)
 
 
 def ensure_model(settings: Settings, on_start: Callable[[Path], None] | None = None,
-                 force: bool = False) -> TrainedModel:
-    """Return the model for the current inputs, training it only when no cache has it."""
-    name = model_name()
+                 force: bool = False, inputs: TrainingInputs = PRODUCT) -> TrainedModel:
+    """Return the model for the given inputs, training it only when no cache has it."""
+    name = inputs.model_name()
     local = Path(settings.models_dir) / f"{name}.tar.gz"
     cached = Path(settings.model_cache_dir) / f"{name}.tar.gz"
     Path(settings.models_dir).mkdir(parents=True, exist_ok=True)
@@ -90,22 +102,24 @@ def ensure_model(settings: Settings, on_start: Callable[[Path], None] | None = N
     with open(Path(settings.model_cache_dir) / ".train.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not force and local.exists():
-            return TrainedModel(local, False, 0.0)
+            return TrainedModel(local, False, 0.0, inputs)
         if not force and cached.exists():
             _atomic_copy(cached, local)
-            return TrainedModel(local, False, 0.0)
+            return TrainedModel(local, False, 0.0, inputs)
 
-        log_path = Path(settings.var_dir) / "logs" / "rasa-train.log"
+        log_path = Path(settings.var_dir) / "logs" / f"rasa-train-{inputs.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         if on_start:
             on_start(log_path)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="brobygger-train-") as out, log_path.open("w") as log:
-            command = _rasa(
-                settings, "train", "--config", str(CONFIG), "--domain", str(DOMAIN),
-                "--data", str(DIALOGUE_DATA), str(NLU_DATA), "--out", out, "--fixed-model-name", name,
+            command = rasa_command(
+                settings, "launcher", "train", "--config", str(inputs.config), "--domain", str(inputs.domain),
+                "--data", *map(str, inputs.data), "--out", out, "--fixed-model-name", name,
             )
-            result = subprocess.run(command, cwd=REPO_ROOT, env=engine_env(settings), stdout=log,
+            # Rasa keeps a training cache in the working directory; give it one under var/.
+            env = engine_env(settings, {"RASA_CACHE_DIRECTORY": str(Path(settings.var_dir) / "rasa-cache")})
+            result = subprocess.run(command, cwd=REPO_ROOT, env=env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             produced = Path(out) / f"{name}.tar.gz"
             if result.returncode != 0 or not produced.exists():
@@ -114,13 +128,17 @@ def ensure_model(settings: Settings, on_start: Callable[[Path], None] | None = N
             seconds = time.monotonic() - started
             _atomic_copy(produced, cached)
             _atomic_copy(produced, local)
-            cached.with_suffix("").with_suffix(".json").write_text(json.dumps({"training_s": round(seconds, 1)}))
-        return TrainedModel(local, True, seconds)
+            _meta_path(cached).write_text(json.dumps({"training_s": round(seconds, 1)}))
+        return TrainedModel(local, True, seconds, inputs)
+
+
+def _meta_path(model: Path) -> Path:
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".json")
 
 
 def training_seconds(settings: Settings, model: Path) -> float | None:
     """How long the cached model took to train (recorded when it was trained on this machine)."""
-    meta = Path(settings.model_cache_dir) / (model.name.removesuffix(".tar.gz") + ".json")
+    meta = _meta_path(Path(settings.model_cache_dir) / model.name)
     return json.loads(meta.read_text())["training_s"] if meta.exists() else None
 
 
@@ -135,8 +153,8 @@ def start_server(settings: Settings, model: Path, token: str, action_token: str,
     """Start `rasa run` on loopback with an auth token; the caller owns (and must stop) the process."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     Path(settings.rasa_tracker_db).parent.mkdir(parents=True, exist_ok=True)
-    command = _rasa(
-        settings, "run", "--model", str(model), "--endpoints", str(ENDPOINTS),
+    command = rasa_command(
+        settings, "launcher", "run", "--model", str(model), "--endpoints", str(ENDPOINTS),
         "--credentials", str(CREDENTIALS), "--enable-api", "--auth-token", token,
         "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
     )
@@ -148,3 +166,15 @@ def start_server(settings: Settings, model: Path, token: str, action_token: str,
     log = log_path.open("ab")
     return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def parse_batch(settings: Settings, model: Path, items: list[dict]) -> list[dict]:
+    """Parse many {"text", "language"} items with a model, in Rasa's environment, without a server."""
+    with tempfile.TemporaryDirectory(prefix="brobygger-parse-") as tmp:
+        source, target = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        source.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+        result = subprocess.run(rasa_command(settings, "batch_parse", str(model), str(source), str(target)),
+                                cwd=REPO_ROOT, env=engine_env(settings), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"batch parse failed:\n{result.stderr[-3000:]}")
+        return json.loads(target.read_text(encoding="utf-8"))

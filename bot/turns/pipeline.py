@@ -1,7 +1,8 @@
 """The turn pipeline. Channels call `handle_turn`; it never raises for engine trouble.
 
-Steps, in order (the crisis pre-filter joins before the engine in the NLU issue):
-normalise → conversation + language → persist inbound (committed) → engine → render → persist outbound.
+Steps, in order: normalise → crisis rules → conversation + language → persist inbound (committed)
+→ engine → render → persist outbound. A crisis found by the rules is answered and escalated even when
+the engine is down.
 """
 
 import logging
@@ -20,6 +21,7 @@ from nlu.normalise import clean
 log = logging.getLogger(__name__)
 
 TECHNICAL_PROBLEM = {"custom": {"key": "technical_problem"}}
+CRISIS_REPLY = {"custom": {"key": "crisis"}}
 
 
 @dataclass
@@ -35,6 +37,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
                       language: str | None = None) -> TurnResult:
     text = clean(text)
     settings = services.settings
+    crisis = services.crisis_rules.check(text)
     guess = services.language_identifier.identify(text)
     conversation = await run_in_threadpool(
         service.get_or_create, services.store, channel, external_id,
@@ -46,18 +49,23 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
 
     # Persisted (committed) before anything else can fail: nothing a citizen writes is lost.
     inbound = await run_in_threadpool(
-        service.add_message, services.store, conversation.id, "in", "citizen", text, turn_language
+        service.add_message, services.store, conversation.id, "in", "citizen", text, turn_language,
+        "received", {"crisis_rule": crisis.rule_id} if crisis else None,
     )
 
     engine_ok = True
     try:
         raw_messages = await services.engine.turn(
-            conversation.engine_sender_id, text, turn_metadata(turn_language)
+            conversation.engine_sender_id, text, turn_metadata(turn_language), intent="crisis" if crisis else None
         )
     except EngineError as exc:
         engine_ok = False
         log.warning("turn failed for conversation %s: %s", conversation.id, exc)
         raw_messages = [TECHNICAL_PROBLEM]
+    if crisis and not any(_key(raw) == "crisis" for raw in raw_messages):
+        # Safety does not depend on the engine: answer and escalate here.
+        await run_in_threadpool(service.escalate, services.store, conversation.id, "urgent", "crisis")
+        raw_messages = [CRISIS_REPLY]
 
     # Actions may have changed the conversation (language switch, escalation): read it again.
     conversation = await run_in_threadpool(service.by_engine_sender, services.store, conversation.engine_sender_id)
@@ -77,6 +85,11 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
 
     return TurnResult(conversation.id, conversation.language, conversation.state in ("queued", "human"),
                       rendered, engine_ok)
+
+
+def _key(raw: dict) -> str | None:
+    custom = raw.get("custom")
+    return custom.get("key") if isinstance(custom, dict) else None
 
 
 def _render_all(services: Services, raw_messages: list[dict], language: str) -> tuple[list[RenderedMessage], set[str]]:

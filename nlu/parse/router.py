@@ -25,6 +25,7 @@ async def parse(body: ParseIn, request: Request) -> dict:
     text = clean(body.text)
     guess = services.language_identifier.identify(text)
     language = body.language or choose_language(guess, None, services.settings.default_language)
+    crisis = services.crisis_rules.check(text)
     try:
         result = await services.engine.parse(text)
     except EngineError as exc:
@@ -35,5 +36,6 @@ async def parse(body: ParseIn, request: Request) -> dict:
         "language_confidence": round(guess.confidence, 4),
         "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")},
         "entities": result.get("entities", []),
-        "crisis": intent.get("name") == "crisis",
+        "crisis": crisis is not None or intent.get("name") == "crisis",
+        "crisis_rule": crisis.rule_id if crisis else None,
     }

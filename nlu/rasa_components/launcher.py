@@ -10,7 +10,7 @@ import sys
 import warnings
 
 
-def main() -> None:
+def quiet() -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,6 +21,9 @@ def main() -> None:
         warnings.filterwarnings("ignore", category=category)
     warnings.filterwarnings("ignore", message=".*Slot auto-fill has been removed.*")
 
+
+def main() -> None:
+    quiet()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:]]

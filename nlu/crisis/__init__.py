@@ -1,0 +1,73 @@
+"""Deterministic crisis rules: they run before any model, for every language at once.
+
+Rules are data (nlu/crisis/<lang>.yml), shaped like CasePro's tests: an id, a category, a regex
+`pattern` and an optional `unless` regex, both searched in the folded text (see nlu.normalise.fold).
+All languages' rules run on every message, so a crisis is caught even when the language is misjudged.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from nlu.normalise import fold
+
+RULES_DIR = Path(__file__).resolve().parent
+CATEGORIES = ("suicide", "self_harm", "overdose", "violence", "medical")
+
+
+@dataclass(frozen=True)
+class CrisisRule:
+    id: str
+    language: str
+    category: str
+    pattern: re.Pattern
+    unless: re.Pattern | None = None
+
+    def fires(self, folded: str) -> bool:
+        return bool(self.pattern.search(folded)) and not (self.unless and self.unless.search(folded))
+
+
+@dataclass(frozen=True)
+class CrisisMatch:
+    rule_id: str
+    category: str
+
+
+class CrisisRules:
+    def __init__(self, rules: list[CrisisRule]) -> None:
+        self.rules = rules
+
+    @classmethod
+    def load(cls, rules_dir: Path = RULES_DIR) -> "CrisisRules":
+        rules: list[CrisisRule] = []
+        seen: set[str] = set()
+        for path in sorted(rules_dir.glob("*.yml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for item in data["rules"]:
+                if item["id"] in seen:
+                    raise ValueError(f"duplicate crisis rule id {item['id']} in {path.name}")
+                if item["category"] not in CATEGORIES:
+                    raise ValueError(f"{item['id']}: unknown category {item['category']!r}")
+                seen.add(item["id"])
+                rules.append(CrisisRule(
+                    id=item["id"], language=data["language"], category=item["category"],
+                    pattern=re.compile(item["pattern"]),
+                    unless=re.compile(item["unless"]) if item.get("unless") else None,
+                ))
+        return cls(rules)
+
+    def check(self, text: str) -> CrisisMatch | None:
+        """The first rule that fires on the text, or None."""
+        folded = fold(text)
+        for rule in self.rules:
+            if rule.fires(folded):
+                return CrisisMatch(rule.id, rule.category)
+        return None
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> CrisisRules:
+    return CrisisRules.load()

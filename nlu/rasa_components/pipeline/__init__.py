@@ -1,0 +1,1 @@
+"""Custom pipeline components named in config.yml. Their source is part of the model's input hash."""
