@@ -52,6 +52,55 @@ def train(force: bool = typer.Option(False, help="train even if a cached model m
 
 
 @app.command()
+def evaluate(
+    compare: bool = typer.Option(False, help="also train and evaluate the pipeline without dense features"),
+    out: str = typer.Option("reports/nlu", help="where to write the reports"),
+) -> None:
+    """Per-language intent F1, language id, crisis recall and nonsense handling on held-out data."""
+    import platform
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from bot.engine.process import ensure_model
+    from nlu.evaluation.evaluate import evaluate as run_evaluation
+    from nlu.evaluation.report import write_reports
+    from nlu.evaluation.variants import sparse_only
+
+    settings = get_settings()
+    variants = {"dense + sparse (product)": _ensure_model().path}
+    if compare:
+        with console.status("Training the sparse-only pipeline for comparison…"):
+            variants["sparse only"] = ensure_model(settings, inputs=sparse_only(settings)).path
+    results = {}
+    for name, model in variants.items():
+        with console.status(f"Evaluating {name} ({model.name})…"):
+            results[name] = run_evaluation(settings, model)
+    meta = {"date": datetime.now(UTC).date().isoformat(), "machine": f"{platform.machine()}, 2 cores",
+            "model": next(iter(variants.values())).name}
+    summary = write_reports(results, Path(out), meta)
+    console.print(summary.read_text())
+    console.print(f"Reports in {out}/")
+
+
+@app.command()
+def calibrate() -> None:
+    """Fit per-language fallback thresholds on a validation split of the training data."""
+    from nlu.evaluation.calibrate import THRESHOLDS_FILE
+    from nlu.evaluation.calibrate import calibrate as run_calibration
+
+    status = console.status("Training the calibration model (80 % of the training data)…")
+    status.start()
+    try:
+        document = run_calibration(get_settings())
+    finally:
+        status.stop()
+    for language, fitted in document["validation"].items():
+        console.print(f"{language}: threshold {fitted['threshold']:.2f} "
+                      f"(validation macro-F1 {fitted['validation_macro_f1']:.3f}, n={fitted['n']})")
+    console.print(f"Wrote {THRESHOLDS_FILE}")
+
+
+@app.command()
 def run() -> None:
     """Start Rasa and the app, print the URLs, stop both on Ctrl-C."""
     from bot.runner import StackError, start_stack

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from bot import SUPPORTED_LANGUAGES
+from nlu.normalise import unify_arabic_script
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ARABIC_SCRIPT = ("ar", "fa")
@@ -53,7 +54,8 @@ class LanguageIdentifier:
         self._vocabulary = len(set().union(*self._counts.values())) or 1
 
     def _grams(self, text: str) -> list[str]:
-        text = " " + unicodedata.normalize("NFKC", text).lower() + " "
+        # Letter forms (ي/ی, ك/ک) say more about the keyboard than the language: compare words instead.
+        text = " " + unify_arabic_script(unicodedata.normalize("NFKC", text).lower()) + " "
         text = re.sub(r"[\d\W_]+", " ", text)
         return [text[i:i + n] for n in self.orders for i in range(len(text) - n + 1) if text[i:i + n].strip()]
 

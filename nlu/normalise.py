@@ -37,11 +37,16 @@ def fold(text: str) -> str:
     # Python lower-cases "İ" to "i̇" (with a combining dot); Turkish users mean plain i.
     text = text.replace("İ", "i").lower().replace("\u0307", "")
     text = text.translate(_DIGITS)
-    text = _HARAKAT.sub("", text).translate(_ARABIC_FOLD)
+    text = unify_arabic_script(text)
     # Decompose to drop remaining accents after the explicit Danish/Turkish folds.
     text = text.translate(_LATIN_FOLD)
     text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     return _SPACES.sub(" ", text).strip()
+
+
+def unify_arabic_script(text: str) -> str:
+    """Arabic/Persian letter variants (ي/ی, ك/ک, ة/ه, hamza forms), tatweel and harakat unified."""
+    return _HARAKAT.sub("", text).translate(_ARABIC_FOLD)
 
 
 def words(text: str) -> list[str]:

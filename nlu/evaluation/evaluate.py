@@ -1,0 +1,109 @@
+"""Evaluate a trained model on the held-out sets: intents, language id, crisis, nonsense — per language."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sklearn.metrics import classification_report, confusion_matrix, f1_score
+
+from bot.engine.process import parse_batch
+from bot.settings import Settings
+from nlu.crisis import CrisisRules, default_rules
+from nlu.evaluation.datasets import (
+    EVALUATED_LANGUAGES,
+    crisis_set,
+    langid_messages,
+    nonsense_messages,
+    test_examples,
+)
+from nlu.language import LanguageIdentifier, default_identifier
+
+FALLBACK = "nlu_fallback"
+# A nonsense message is handled well when it lands in fallback or out_of_scope.
+REJECTED = {FALLBACK, "out_of_scope"}
+
+
+@dataclass
+class Understanding:
+    """How the product reads one text: language, intent after fallback, and the crisis decision."""
+
+    text: str
+    language: str
+    intent: str
+    confidence: float
+    crisis_rule: str | None
+
+    @property
+    def crisis(self) -> bool:
+        return self.crisis_rule is not None or self.intent == "crisis"
+
+
+def understand(settings: Settings, model: Path, texts: list[str], default_language: str = "da",
+               identifier: LanguageIdentifier | None = None, rules: CrisisRules | None = None) -> list[Understanding]:
+    """Run texts through the same steps as a turn: language id, crisis rules, then the model."""
+    identifier = identifier or default_identifier()
+    rules = rules or default_rules()
+    languages = [identifier.identify(text).language or default_language for text in texts]
+    parsed = parse_batch(settings, model, [{"text": t, "language": lang} for t, lang in zip(texts, languages,
+                                                                                           strict=True)])
+    results = []
+    for text, language, result in zip(texts, languages, parsed, strict=True):
+        match = rules.check(text)
+        results.append(Understanding(text, language, result["intent"] or FALLBACK, result["confidence"],
+                                     match.rule_id if match else None))
+    return results
+
+
+def evaluate(settings: Settings, model: Path, languages: tuple[str, ...] = EVALUATED_LANGUAGES) -> dict:
+    """All metrics for one model, per language. One batch parse for everything (model loads once)."""
+    identifier, rules = default_identifier(), default_rules()
+    plan: list[tuple[str, str, str]] = []  # (language, kind, text)
+    truths: dict[str, list[str]] = {}
+    for language in languages:
+        examples = test_examples(language)
+        truths[language] = [example.intent for example in examples]
+        plan += [(language, "intent", example.text) for example in examples]
+        crisis, not_crisis = crisis_set(language)
+        plan += [(language, "crisis", text) for text in crisis]
+        plan += [(language, "not_crisis", text) for text in not_crisis]
+    plan += [("any", "nonsense", text) for text in nonsense_messages()]
+
+    understood = understand(settings, model, [text for _, _, text in plan], identifier=identifier, rules=rules)
+    by: dict[tuple[str, str], list[Understanding]] = {}
+    for (language, kind, _), result in zip(plan, understood, strict=True):
+        by.setdefault((language, kind), []).append(result)
+
+    report: dict = {"languages": {}}
+    for language in languages:
+        truth = truths[language]
+        predicted = [u.intent for u in by[(language, "intent")]]
+        labels = sorted(set(truth))
+        per_intent = classification_report(truth, predicted, labels=labels, output_dict=True, zero_division=0)
+        langid = langid_messages(language)
+        crisis = by[(language, "crisis")]
+        calm = by[(language, "not_crisis")]
+        report["languages"][language] = {
+            "n": len(truth),
+            "macro_f1": round(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0), 4),
+            "accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth), 4),
+            "fallback_rate": round(sum(p == FALLBACK for p in predicted) / len(truth), 4),
+            "per_intent": {label: {k: round(v, 4) for k, v in per_intent[label].items()} for label in labels},
+            "confusion": {"labels": labels + [FALLBACK],
+                          "matrix": confusion_matrix(truth, predicted, labels=labels + [FALLBACK]).tolist()},
+            "errors": [{"text": u.text, "expected": t, "predicted": u.intent, "confidence": round(u.confidence, 3)}
+                       for u, t in zip(by[(language, "intent")], truth, strict=True) if u.intent != t],
+            "langid_accuracy": round(sum(identifier.identify(m).language == language for m in langid) / len(langid), 4),
+            "langid_n": len(langid),
+            "crisis_recall": round(sum(u.crisis for u in crisis) / len(crisis), 4),
+            "crisis_recall_rules_only": round(sum(u.crisis_rule is not None for u in crisis) / len(crisis), 4),
+            "crisis_missed": [u.text for u in crisis if not u.crisis],
+            "crisis_false_alarms": [u.text for u in calm if u.crisis],
+            "crisis_n": [len(crisis), len(calm)],
+        }
+    nonsense = by[("any", "nonsense")]
+    report["nonsense"] = {
+        "n": len(nonsense),
+        "rejected_rate": round(sum(u.intent in REJECTED for u in nonsense) / len(nonsense), 4),
+        "accepted": [{"text": u.text, "intent": u.intent, "confidence": round(u.confidence, 3)}
+                     for u in nonsense if u.intent not in REJECTED],
+    }
+    return report

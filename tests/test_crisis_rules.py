@@ -1,0 +1,55 @@
+"""Crisis rules: data checks, behaviour on training data, and the held-out hard negatives."""
+
+import time
+
+import pytest
+
+from bot import SUPPORTED_LANGUAGES
+from nlu.crisis import CATEGORIES, RULES_DIR, CrisisRules, default_rules
+from nlu.evaluation.datasets import training_examples
+
+
+def test_every_language_has_rules_in_every_category():
+    rules = default_rules().rules
+    for language in SUPPORTED_LANGUAGES:
+        assert (RULES_DIR / f"{language}.yml").exists()
+        categories = {rule.category for rule in rules if rule.language == language}
+        assert categories == set(CATEGORIES), f"{language}: {set(CATEGORIES) - categories} missing"
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_rules_catch_every_crisis_training_example_and_nothing_else(language):
+    rules = default_rules()
+    for example in training_examples(language):
+        fired = rules.check(example.text)
+        if example.intent == "crisis":
+            assert fired, f"missed: {example.text}"
+        else:
+            assert fired is None, f"false alarm ({fired.rule_id}) on {example.intent}: {example.text}"
+
+
+def test_rules_handle_hostile_input_quickly():
+    rules = default_rules()
+    started = time.perf_counter()
+    for text in ("", "😀" * 500, "a" * 2000, "\u200f\u200e" * 300, "ha " * 700, "ي" * 2000):
+        assert rules.check(text) is None
+    assert time.perf_counter() - started < 5  # a guard against catastrophic backtracking, not a benchmark
+
+
+def test_a_rule_with_an_exception_does_not_fire_on_it(tmp_path):
+    (tmp_path / "xx.yml").write_text(
+        "language: xx\nrules:\n  - id: xx-die\n    category: suicide\n    pattern: '\\bdie\\b'\n"
+        "    unless: 'laugh'\n", encoding="utf-8")
+    rules = CrisisRules.load(tmp_path)
+    assert rules.check("I want to die").rule_id == "xx-die"
+    assert rules.check("I could die laughing") is None
+
+
+def test_unknown_categories_and_duplicate_ids_are_refused(tmp_path):
+    (tmp_path / "xx.yml").write_text("language: xx\nrules:\n  - {id: a, category: sadness, pattern: x}\n")
+    with pytest.raises(ValueError, match="unknown category"):
+        CrisisRules.load(tmp_path)
+    (tmp_path / "xx.yml").write_text("language: xx\nrules:\n  - {id: a, category: suicide, pattern: x}\n"
+                                     "  - {id: a, category: suicide, pattern: y}\n")
+    with pytest.raises(ValueError, match="duplicate"):
+        CrisisRules.load(tmp_path)
