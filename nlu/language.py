@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from bot import SUPPORTED_LANGUAGES
 from nlu.normalise import unify_arabic_script
+from nlu.training_data import read_nlu_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ARABIC_SCRIPT = ("ar", "fa")
@@ -102,20 +101,8 @@ def choose_language(guess: Guess, current: str | None, default: str) -> str:
 
 
 def _training_samples(data_dir: Path) -> dict[str, list[str]]:
-    samples: dict[str, list[str]] = {}
-    for language in SUPPORTED_LANGUAGES:
-        path = data_dir / f"{language}.yml"
-        if not path.exists():
-            continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        texts = []
-        for block in data.get("nlu", []):
-            for line in str(block.get("examples", "")).splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    texts.append(line[2:])
-        samples[language] = texts
-    return samples
+    return {language: [example.text for example in read_nlu_yaml(path, language)]
+            for language in SUPPORTED_LANGUAGES if (path := data_dir / f"{language}.yml").exists()}
 
 
 @lru_cache(maxsize=1)

@@ -1,34 +1,15 @@
 """Readers for training data and the held-out test sets (tests/data/…)."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from bot.settings import REPO_ROOT
+from nlu.training_data import Example, read_nlu_yaml
 
 TRAIN_DIR = REPO_ROOT / "nlu" / "data"
 TEST_DIR = REPO_ROOT / "tests" / "data"
 EVALUATED_LANGUAGES = ("da", "ar", "so", "tr", "fa")
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    intent: str
-    language: str
-
-
-def read_nlu_yaml(path: Path, language: str) -> list[Example]:
-    """Examples from a Rasa NLU YAML file (intent blocks with `- text` lines)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    found = []
-    for block in data.get("nlu", []):
-        for line in str(block.get("examples", "")).splitlines():
-            line = line.strip()
-            if line.startswith("- ") and line[2:].strip():
-                found.append(Example(line[2:].strip(), block["intent"], language))
-    return found
 
 
 def training_examples(language: str) -> list[Example]:
