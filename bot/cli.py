@@ -4,6 +4,7 @@ import signal
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import typer
@@ -17,6 +18,8 @@ users_app = typer.Typer(help="Counsellor and administrator accounts.", no_args_i
 bench_app = typer.Typer(help="Benchmarks (numbers for the README).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(bench_app, name="bench")
+catalogue_app = typer.Typer(help="The catalogue of offers: check, import, export, stale.", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
 console = Console(stderr=True)
 
 
@@ -96,7 +99,10 @@ def calibrate() -> None:
         status.stop()
     for language, fitted in document["validation"].items():
         console.print(f"{language}: threshold {fitted['threshold']:.2f} "
-                      f"(validation macro-F1 {fitted['validation_macro_f1']:.3f}, n={fitted['n']})")
+                      f"(validation macro-F1 {fitted['validation_macro_f1']:.3f}, n={fitted['n']}); "
+                      f"crisis bar {fitted['crisis_threshold']:.2f} (model-alone crisis recall "
+                      f"{fitted['model_crisis_recall']:.2f} of {fitted['crisis_n']}, "
+                      f"0 alarms on {fitted['negatives_n']} others)")
     console.print(f"Wrote {THRESHOLDS_FILE}")
 
 
@@ -201,6 +207,168 @@ def bench_turn(
 
     model = _ensure_model()
     run_turn_benchmark(get_settings(), model, turns=turns, concurrency=concurrency)
+
+
+# --- catalogue ---------------------------------------------------------------------------------------
+
+def _catalogue_problems(problems, title: str = "Problems") -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in ("where", "field", "message"):
+        table.add_column(column, overflow="fold")
+    for problem in problems:
+        table.add_row(f"{problem.source}, {problem.where}", problem.field or "-", problem.message)
+    console.print(table)
+
+
+def _load_catalogue(directory):
+    from knowledge.catalogue import Catalogue, CatalogueError
+
+    try:
+        return Catalogue.load(directory)
+    except CatalogueError as exc:
+        _catalogue_problems(exc.problems, title=f"The catalogue has {len(exc.problems)} problem(s)")
+        raise typer.Exit(1) from exc
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    file: Path = typer.Argument(..., help="HSDS JSON file, HSDS tabular folder (or its datapackage.json), or CSV"),
+    fmt: str = typer.Option(None, "--format", "-f", help="hsds, hsds-csv or csv (default: from the file name)"),
+    into: Path = typer.Option(None, help="catalogue file to add the offers to (default: <catalogue_dir>/imported.yml)"),
+    language: str = typer.Option("da", help="language of the texts in foreign HSDS data"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check only; write nothing"),
+) -> None:
+    """Import offers, all or nothing: any problem is reported per row/service and nothing is written."""
+    from knowledge import csv_import, hsds
+    from knowledge.catalogue import CatalogueError, merge_into
+
+    if not file.exists():
+        console.print(f"[red]{file}: no such file or folder[/red]")
+        raise typer.Exit(2)
+    kind = fmt or ("csv" if file.suffix.lower() == ".csv" else
+                      "hsds-csv" if file.is_dir() or file.name == "datapackage.json" else "hsds")
+    if kind not in ("hsds", "hsds-csv", "csv"):
+        console.print(f"[red]unknown format {kind!r}: use hsds, hsds-csv or csv[/red]")
+        raise typer.Exit(2)
+    if kind == "csv":
+        result = csv_import.read_csv(file)
+    else:
+        try:
+            result = hsds.import_file(file, text_language=language)
+        except ValueError as exc:
+            console.print(f"[red]{file}: {exc}[/red]")
+            raise typer.Exit(1) from exc
+    if result.problems:
+        _catalogue_problems(result.problems, title=f"Nothing imported: {len(result.problems)} problem(s)")
+        raise typer.Exit(1)
+    target = into or Path(get_settings().catalogue_dir) / "imported.yml"
+    if dry_run:
+        console.print(f"[green]{len(result.offers)} offer(s) are valid[/green]; nothing written (--dry-run)")
+        return
+    try:
+        added, replaced = merge_into(target, result.offers)
+    except CatalogueError as exc:
+        _catalogue_problems(exc.problems, title="Nothing imported: the catalogue would not be valid")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]Imported {len(result.offers)} offer(s)[/green] into {target} "
+                  f"({added} new, {replaced} replaced)")
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    path: Path = typer.Argument(..., help="file to write"),
+    fmt: str = typer.Option("hsds", "--format", "-f", help="hsds (JSON) or csv (the import format)"),
+    directory: Path = typer.Option(None, "--dir", help="catalogue folder (default: setting catalogue_dir)"),
+) -> None:
+    """Export the catalogue as HSDS 3.0 JSON (checked against the official schemas) or as CSV."""
+    import json
+
+    from knowledge import csv_import, hsds
+    from knowledge.catalogue import write_atomic
+
+    catalogue = _load_catalogue(directory)
+    if fmt == "csv":
+        write_atomic(path, csv_import.offers_to_csv(catalogue.offers))
+    elif fmt == "hsds":
+        document = hsds.export_catalogue(catalogue.offers)
+        try:
+            errors = hsds.export_errors(document)
+        except FileNotFoundError as exc:
+            console.print(f"[yellow]Not checked against the HSDS schemas: {exc}[/yellow]")
+            errors = []
+        if errors:
+            for error in errors[:20]:
+                console.print(f"[red]{error}[/red]")
+            console.print(f"[red]{len(errors)} schema error(s); nothing written[/red]")
+            raise typer.Exit(1)
+        write_atomic(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    else:
+        console.print(f"[red]unknown format {fmt!r}: use hsds or csv[/red]")
+        raise typer.Exit(2)
+    console.print(f"[green]Exported {len(catalogue)} offer(s)[/green] to {path} ({fmt})")
+
+
+@catalogue_app.command("stale")
+def catalogue_stale(
+    days: int = typer.Option(365, help="an offer is stale when last verified more than this many days ago"),
+    directory: Path = typer.Option(None, "--dir", help="catalogue folder (default: setting catalogue_dir)"),
+) -> None:
+    """Offers whose last_verified date is missing or older than --days."""
+    from rich.table import Table
+
+    from knowledge.catalogue import stale_offers
+
+    if days < 0:
+        console.print("[red]--days must be 0 or more[/red]")
+        raise typer.Exit(2)
+    catalogue = _load_catalogue(directory)
+    stale = stale_offers(catalogue, days)
+    table = Table(title=f"{len(stale)} of {len(catalogue)} offers not verified in the last {days} days")
+    for column in ("id", "organisation", "last verified", "age (days)", "file"):
+        table.add_column(column, overflow="fold")
+    for item in stale:
+        verified = item.offer.last_verified.isoformat() if item.offer.last_verified else "never"
+        table.add_row(item.offer.id, item.offer.organisation, verified,
+                      "-" if item.age_days is None else str(item.age_days), item.origin)
+    Console().print(table)
+
+
+@catalogue_app.command("check")
+def catalogue_check(
+    directory: Path = typer.Option(None, "--dir", help="catalogue folder (default: setting catalogue_dir)"),
+) -> None:
+    """Validate the catalogue and print offers per region, topic and language."""
+    from rich.columns import Columns
+    from rich.table import Table
+
+    from knowledge.catalogue import coverage
+    from knowledge.topics import TEXT_LANGUAGES
+
+    catalogue = _load_catalogue(directory)
+    counts = coverage(catalogue)
+    total = len(catalogue)
+
+    def table(title: str, counter, percent: bool = False) -> Table:
+        result = Table(title=title)
+        result.add_column(title.split()[0].lower())
+        result.add_column("offers", justify="right")
+        for key, n in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
+            shown = f"{n} ({100 * n / total:.0f} %)" if percent and total else str(n)
+            result.add_row(key, f"[red]{shown}[/red]" if n == 0 else shown)
+        return result
+
+    out = Console()
+    out.print(f"[green]{total} valid offers[/green] in {len(set(catalogue.origins.values()))} file(s); "
+              f"hash {catalogue.content_hash()[:16]}")
+    summaries = {language: counts["summary_language"][language] for language in TEXT_LANGUAGES}
+    out.print(Columns([table("Region", counts["region"]), table("Topic", counts["topic"]),
+                       table("Summary language", summaries, percent=True),
+                       table("Staff language", counts["staff_language"]), table("Status", counts["status"])]))
+    missing = [name for name, n in counts["topic"].items() if n == 0]
+    if missing:
+        out.print(f"[yellow]Topics with no offer: {', '.join(missing)}[/yellow]")
 
 
 if __name__ == "__main__":

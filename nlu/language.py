@@ -22,8 +22,13 @@ ARABIC_SCRIPT = ("ar", "fa")
 LATIN_SCRIPT = ("da", "so", "tr", "en")
 _ARABIC_CHARS = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_CHARS = re.compile(r"[a-zA-ZÀ-ɏ]")
-# Letters only Persian uses (Arabic has none of them); a strong, cheap signal.
-_PERSIAN_ONLY = re.compile(r"[پچژگ]")
+# Letters only Persian uses (Arabic has none of them), including the Persian keyboard's own yeh and
+# kaf (ی U+06CC, ک U+06A9: an Arabic keyboard types ي and ك) and the zero-width non-joiner of
+# "می‌خواهم". The reverse does not hold — Farsi is often typed on an Arabic keyboard — but ta marbuta
+# and alef maqsura (ة, ى) are Arabic spelling that Persian does not use. In our training data these
+# cues never point the wrong way (0 of ~720 Arabic examples have ی/ک, 0 of ~740 Farsi have ة/ى).
+_PERSIAN_ONLY = re.compile("[پچژگیک\u200c]")
+_ARABIC_ONLY = re.compile("[ةى]")
 _TURKISH_ONLY = re.compile(r"[ğşıİ]")
 _DANISH_ONLY = re.compile(r"[æøåÆØÅ]")
 
@@ -40,7 +45,9 @@ class Guess:
 
 
 class LanguageIdentifier:
-    def __init__(self, samples: dict[str, list[str]], orders: tuple[int, ...] = (1, 2, 3)) -> None:
+    # Character 1–4-grams: 4-grams won over 1–3 in 5-fold cross-validation on the training examples of up
+    # to five words (Arabic 0.921 → 0.930, Farsi 0.906 → 0.912; Latin-script languages also up).
+    def __init__(self, samples: dict[str, list[str]], orders: tuple[int, ...] = (1, 2, 3, 4)) -> None:
         self.orders = orders
         self._counts: dict[str, Counter] = {}
         self._totals: dict[str, int] = {}
@@ -67,6 +74,8 @@ class LanguageIdentifier:
         candidates = ARABIC_SCRIPT if arabic >= latin else LATIN_SCRIPT
         if candidates == ARABIC_SCRIPT and _PERSIAN_ONLY.search(text):
             return Guess("fa", 0.99, letters)
+        if candidates == ARABIC_SCRIPT and _ARABIC_ONLY.search(text):
+            return Guess("ar", 0.97, letters)
         if candidates == LATIN_SCRIPT and _TURKISH_ONLY.search(text):
             return Guess("tr", 0.99, letters)
         if candidates == LATIN_SCRIPT and _DANISH_ONLY.search(text):

@@ -27,6 +27,15 @@ class ActionContext:
     def slot(self, name: str) -> Any:
         return self.call.tracker.slots.get(name)
 
+    def slot_candidate(self, name: str) -> Any:
+        """A value the engine extracted for a form slot in this turn (what a validation action checks)."""
+        for event in reversed(self.call.tracker.events):
+            if event.get("event") == "user":
+                break
+            if event.get("event") == "slot" and event.get("name") == name:
+                return event.get("value")
+        return None
+
     async def search(self, need: str, municipality: str | None, offset: int) -> list[dict]:
         hits = await run_in_threadpool(self.services.search.search, need, municipality, 3, offset)
         return [hit.offer.card(self.language, hit.score) for hit in hits]

@@ -1,42 +1,53 @@
 """Actions that find and show offers."""
 
-import re
-
 from bot.actions.context import ActionContext
 from bot.engine.actions import ActionResult
-from nlu.normalise import fold
+from nlu.numbers import LAST, offer_number
 
 PAGE_SIZE = 3
-_NUMBER = re.compile(r"(?<!\d)(\d{1,2})(?!\d)")
-# Ordinals people write instead of digits ("the first one"), folded; the NLU issue extends these.
-_ORDINALS = {
-    1: ("first", "foerste", "forste", "1st", "awal", "koowaad", "birinci", "ilk", "اول", "الاول", "اولی", "نخست"),
-    2: ("second", "anden", "andet", "2nd", "labaad", "ikinci", "ثانی", "الثانی", "دوم"),
-    3: ("third", "tredje", "3rd", "saddexaad", "ucuncu", "ثالث", "الثالث", "سوم"),
-}
+# The municipality slot's value when the citizen would rather search the whole country.
+WHOLE_COUNTRY = "*"
+# Unrecognised answers to "where do you live?" before the search goes ahead nationally.
+MAX_PLACE_ATTEMPTS = 2
+
+
+def _municipality(ctx: ActionContext) -> str | None:
+    value = ctx.slot("municipality")
+    return None if value in (None, WHOLE_COUNTRY) else value
+
+
+def _form_just_ended(ctx: ActionContext) -> bool:
+    """True when the search form has just collected the place (the need came in an earlier message)."""
+    for event in reversed(ctx.call.tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") is None:
+            return True
+    return False
 
 
 async def search_offers(ctx: ActionContext) -> ActionResult:
     result = ActionResult()
-    intent = ctx.intent
-    text = ctx.text
-    place = ctx.services.gazetteer.find(text)
-    municipality = place.name if place else ctx.slot("municipality")
-    if place:
-        result.set_slot("municipality", place.name)
-
-    need = text if intent == "seek_support" else ctx.slot("last_need")
-    if need is None:
-        # Only a place so far: acknowledge it and ask for the need.
+    if _form_just_ended(ctx):
+        # validate_search_form has resolved the place and said so; the need is the one remembered.
+        need, municipality = ctx.slot("last_need"), _municipality(ctx)
+    else:
+        text = ctx.text
+        place = ctx.services.gazetteer.find(text)
+        municipality = place.name if place else _municipality(ctx)
         if place:
-            result.say("municipality_noted", municipality=place.name)
-        return result.say("how_can_i_help")
-    result.set_slot("last_need", need)
-
-    if municipality is None and not ctx.slot("municipality_asked"):
-        # Ask once; a citizen who doesn't answer with a place still gets national offers next time.
-        result.set_slot("municipality_asked", True)
-        return result.say("ask_municipality")
+            result.set_slot("municipality", place.name)
+        need = text if ctx.intent == "seek_support" else ctx.slot("last_need")
+        if need is None:
+            # Only a place so far: acknowledge it and ask for the need.
+            if place:
+                result.say("municipality_noted", municipality=place.name)
+            return result.say("how_can_i_help")
+        result.set_slot("last_need", need)
+        if municipality is None and ctx.slot("municipality") is None and not ctx.slot("municipality_asked"):
+            # Ask once, through the search form; whatever the answer, the search follows.
+            return result.set_slot("municipality_asked", True).set_slot("place_attempts", 0).follow_with(
+                "search_form")
 
     hits = await ctx.search(need, municipality, offset=0)
     if not hits:
@@ -51,7 +62,7 @@ async def more_offers(ctx: ActionContext) -> ActionResult:
     if not need:
         return result.say("how_can_i_help")
     shown = int(ctx.slot("offers_shown") or 0)
-    hits = await ctx.search(need, ctx.slot("municipality"), offset=shown)
+    hits = await ctx.search(need, _municipality(ctx), offset=shown)
     if not hits:
         return result.say("no_more_offers")
     ids = list(ctx.slot("offer_ids") or []) + [hit["id"] for hit in hits]
@@ -59,22 +70,12 @@ async def more_offers(ctx: ActionContext) -> ActionResult:
     return result.say("offer_list", offers=hits, start=shown + 1)
 
 
-def offer_number(text: str) -> int | None:
-    folded = fold(text)
-    match = _NUMBER.search(folded)
-    if match:
-        return int(match.group(1))
-    tokens = set(re.findall(r"\w+", folded))
-    for number, names in _ORDINALS.items():
-        if tokens & {fold(name) for name in names}:
-            return number
-    return None
-
-
 async def offer_details(ctx: ActionContext) -> ActionResult:
     result = ActionResult()
     ids = list(ctx.slot("offer_ids") or [])
     number = offer_number(ctx.text)
+    if number == LAST and ids:
+        number = len(ids)
     if number is None and len(ids) == 1:
         number = 1
     if number is None or not 1 <= number <= len(ids):
@@ -83,3 +84,29 @@ async def offer_details(ctx: ActionContext) -> ActionResult:
     if offer is None:  # the catalogue changed since the list was shown
         return result.say("offer_details_which")
     return result.say("offer_details", offer=offer.card(ctx.language))
+
+
+async def validate_search_form(ctx: ActionContext) -> ActionResult:
+    """Resolve the citizen's answer to "where do you live?" to a municipality (or the whole country)."""
+    result = ActionResult()
+    answer = ctx.slot_candidate("municipality")
+    if answer is None:
+        return result
+    found = ctx.services.gazetteer.match(answer)
+    if found and found.municipality:
+        return result.set_slot("municipality", found.municipality.name).say(
+            "municipality_noted", municipality=found.municipality.name)
+    if ctx.intent == "deny":
+        return result.set_slot("municipality", WHOLE_COUNTRY).say("place_whole_country")
+    if ctx.intent == "seek_support":
+        # A new need instead of a place: search for that, nationally, rather than insist.
+        return result.set_slot("last_need", answer).set_slot("municipality", WHOLE_COUNTRY).say(
+            "place_whole_country")
+    result.set_slot("municipality", None)
+    if found:  # a name several municipalities share
+        return result.say("place_which", name=answer.strip(), options=[m.name for m in found.candidates])
+    attempts = int(ctx.slot("place_attempts") or 0) + 1
+    if attempts >= MAX_PLACE_ATTEMPTS:
+        return result.set_slot("place_attempts", attempts).set_slot("municipality", WHOLE_COUNTRY).say(
+            "place_whole_country")
+    return result.set_slot("place_attempts", attempts).say("place_unknown")

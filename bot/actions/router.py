@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 ACTIONS: dict[str, Callable[[ActionContext], Awaitable[ActionResult]]] = {
     "action_search_offers": offers.search_offers,
+    "validate_search_form": offers.validate_search_form,
     "action_more_offers": offers.more_offers,
     "action_offer_details": offers.offer_details,
     "action_handoff": conversation.handoff,

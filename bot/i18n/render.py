@@ -126,6 +126,12 @@ class Renderer:
         return RenderedMessage(text="\n".join(line for line in text.splitlines() if line.strip()),
                                offers=[offer], key="offer_details")
 
+    def _render_place_which(self, language: str, args: dict[str, Any]) -> RenderedMessage:
+        options = list(args.get("options", []))
+        text = self.text("place_which", language, name=args.get("name", ""),
+                         options=format_list(options, style="or", locale=language))
+        return RenderedMessage(text=text, quick_replies=options, key="place_which")
+
     def _render_language_menu(self, language: str, args: dict[str, Any]) -> RenderedMessage:
         names = self.own_language_names()
         text = self.text("language_menu", language, languages=format_list(names, locale=language))

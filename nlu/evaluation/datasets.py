@@ -30,6 +30,12 @@ def crisis_set(language: str) -> tuple[list[str], list[str]]:
     return list(data["crisis"]), list(data["not_crisis"])
 
 
+def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
+    """The crisis rules' development set (nlu/crisis/dev): tuning data, unlike tests/data/crisis."""
+    data = yaml.safe_load((REPO_ROOT / "nlu" / "crisis" / "dev" / f"{language}.yml").read_text(encoding="utf-8"))
+    return list(data["crisis"]), list(data["not_crisis"])
+
+
 def nonsense_messages() -> list[str]:
     path = TEST_DIR / "nonsense.txt"
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
