@@ -28,7 +28,7 @@ for c in python$(1) $$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)
 done; exit 1
 endef
 
-.PHONY: help setup run test bench lint locales model clean
+.PHONY: help setup run test bench lint locales model index clean
 help:
 	@echo "make run    start Brobygger (sets up, trains if needed)"
 	@echo "make test   run the whole test suite (sets up if needed)"
@@ -56,15 +56,21 @@ setup: $(APP_STAMP) $(RASA_STAMP) locales
 model: setup
 	@$(APP_VENV)/bin/brobygger train
 
-run: model
+# The search index (embeddings of every offer in six languages, ~3 min from scratch); rebuilt only
+# when the catalogue or the embedding model changed.
+index: setup
+	@HF_HUB_OFFLINE=1 $(APP_VENV)/bin/brobygger index build
+
+run: model index
 	@$(APP_VENV)/bin/brobygger run
 
-test: model
+test: model index
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests
 	@$(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: model
 	@$(APP_VENV)/bin/brobygger bench turn
+	@$(APP_VENV)/bin/brobygger bench parse
 
 lint: $(APP_STAMP)
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests

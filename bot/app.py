@@ -11,6 +11,7 @@ from bot.health.router import router as health_router
 from bot.services import build_services
 from bot.settings import Settings, get_settings
 from connectors.webchat.router import router as webchat_router
+from knowledge.search.api import router as offer_search_router
 from nlu.parse.router import router as nlu_router
 
 # No JSON body we accept is anywhere near this; larger ones are refused before parsing.
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webchat_router)
     app.include_router(nlu_router)
     app.include_router(actions_router)
+    app.include_router(offer_search_router)
     return app

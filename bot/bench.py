@@ -143,3 +143,83 @@ def _print(results: dict, out: Path) -> None:
                   f"Rasa {results['rss_mb']['rasa']} MB; Rasa ready in {results['rasa_ready_s']} s; "
                   f"training {results['training_s']} s")
     console.print(f"Saved {out}")
+
+
+# -- parse latency: what understanding costs, and what the dense featurizer adds ---------------------
+PARSE_SAMPLES = 12  # training examples per language, cycled through
+
+
+def _parse_texts() -> list[tuple[str, str]]:
+    from nlu.evaluation.datasets import EVALUATED_LANGUAGES, training_examples
+
+    texts = []
+    for language in EVALUATED_LANGUAGES:
+        examples = training_examples(language)
+        step = max(1, len(examples) // PARSE_SAMPLES)
+        texts += [(example.text, language) for example in examples[::step][:PARSE_SAMPLES]]
+    return texts
+
+
+async def _measure_parse(rasa_url: str, params: dict, texts: list[tuple[str, str]], turns: int,
+                         app_url: str | None = None, token: str | None = None) -> dict:
+    bodies = [{"text": texts[i % len(texts)][0]} for i in range(turns)]
+    async with httpx.AsyncClient(timeout=60) as client:
+        await _timed_sequence(client, f"{rasa_url}/model/parse", bodies[:10], params=params)  # warm up
+        results = {"rasa_parse": _summary(await _timed_sequence(client, f"{rasa_url}/model/parse", bodies,
+                                                                params=params))}
+        if app_url:
+            client.headers["Authorization"] = f"Bearer {token}"
+            app_bodies = [{"text": texts[i % len(texts)][0], "language": texts[i % len(texts)][1]}
+                          for i in range(turns)]
+            await _timed_sequence(client, f"{app_url}/api/nlu/parse", app_bodies[:10])
+            results["app_parse"] = _summary(await _timed_sequence(client, f"{app_url}/api/nlu/parse", app_bodies))
+    return results
+
+
+def run_parse_benchmark(settings: Settings, product: TrainedModel, sparse: TrainedModel, turns: int) -> dict:
+    """Parse p50/p95 through the app and through Rasa alone with the product model, then Rasa alone with
+    the same pipeline minus the dense e5 featurizer: the difference is what dense features cost."""
+    from bot.store.db import Store
+    from bot.users.service import add_user
+
+    texts = _parse_texts()
+    results: dict = {"texts": len(texts), "turns": turns}
+    for label, model in (("dense", product), ("sparse", sparse)):
+        with console.status(f"Starting Rasa with the {label} model ({model.path.name})…"):
+            stack = start_stack(settings, model.path)
+        try:
+            token = None
+            if label == "dense":
+                _, token = add_user(Store(settings.sqlalchemy_url), f"bench-{uuid.uuid4().hex[:6]}", "admin", [])
+            with console.status(f"Measuring parse with the {label} model…"):
+                measured = asyncio.run(_measure_parse(
+                    settings.rasa_url, {"token": stack.rasa_token}, texts, turns,
+                    app_url=stack.app_url if label == "dense" else None, token=token))
+            measured["rasa_rss_mb"] = _rss_mb(stack.processes["rasa"].pid)
+            measured["training_s"] = training_seconds(settings, model.path)
+            measured["model"] = model.path.name
+            results[label] = measured
+        finally:
+            stack.stop()
+    results["dense_adds_p50_ms"] = round(results["dense"]["rasa_parse"]["p50_ms"]
+                                         - results["sparse"]["rasa_parse"]["p50_ms"], 1)
+    memory_gib = round(psutil.virtual_memory().total / 2**30)
+    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
+    results["date"] = datetime.now(UTC).date().isoformat()
+    out = Path(settings.var_dir) / "bench" / "parse.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+
+    table = Table(title=f"Parse benchmark — {results['machine']}, {results['date']}")
+    for column in ("measure", "p50 ms", "p95 ms", "Rasa RSS MB", "training s"):
+        table.add_column(column)
+    dense, sparse_r = results["dense"], results["sparse"]
+    table.add_row("App /api/nlu/parse (dense model)", str(dense["app_parse"]["p50_ms"]),
+                  str(dense["app_parse"]["p95_ms"]), "", "")
+    table.add_row("Rasa /model/parse, dense + sparse", str(dense["rasa_parse"]["p50_ms"]),
+                  str(dense["rasa_parse"]["p95_ms"]), str(dense["rasa_rss_mb"]), str(dense["training_s"]))
+    table.add_row("Rasa /model/parse, sparse only", str(sparse_r["rasa_parse"]["p50_ms"]),
+                  str(sparse_r["rasa_parse"]["p95_ms"]), str(sparse_r["rasa_rss_mb"]), str(sparse_r["training_s"]))
+    console.print(table)
+    console.print(f"Dense featurizer adds {results['dense_adds_p50_ms']} ms p50 (target ≤ 15). Saved to {out}")
+    return results

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.settings import get_settings
+from knowledge.search import cli as search_cli
 
 app = typer.Typer(help="Brobygger: local communities and health support, in five languages.",
                   no_args_is_help=True, add_completion=False)
@@ -20,6 +21,11 @@ app.add_typer(users_app, name="users")
 app.add_typer(bench_app, name="bench")
 catalogue_app = typer.Typer(help="The catalogue of offers: check, import, export, stale.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
+# Search: index build/show, search, search-eval, bench search (knowledge/search/cli.py).
+app.add_typer(search_cli.index_app, name="index")
+app.command("search")(search_cli.search)
+app.command("search-eval")(search_cli.search_eval)
+bench_app.command("search")(search_cli.bench_search)
 console = Console(stderr=True)
 
 
@@ -86,7 +92,7 @@ def evaluate(
 
 
 @app.command()
-def calibrate() -> None:
+def calibrate(model: str = typer.Option(None, help="reuse this calibration model instead of training one")) -> None:
     """Fit per-language fallback thresholds on a validation split of the training data."""
     from nlu.evaluation.calibrate import THRESHOLDS_FILE
     from nlu.evaluation.calibrate import calibrate as run_calibration
@@ -94,7 +100,7 @@ def calibrate() -> None:
     status = console.status("Training the calibration model (80 % of the training data)…")
     status.start()
     try:
-        document = run_calibration(get_settings())
+        document = run_calibration(get_settings(), model_path=Path(model) if model else None)
     finally:
         status.stop()
     for language, fitted in document["validation"].items():
@@ -102,7 +108,7 @@ def calibrate() -> None:
                       f"(validation macro-F1 {fitted['validation_macro_f1']:.3f}, n={fitted['n']}); "
                       f"crisis bar {fitted['crisis_threshold']:.2f} (model-alone crisis recall "
                       f"{fitted['model_crisis_recall']:.2f} of {fitted['crisis_n']}, "
-                      f"0 alarms on {fitted['negatives_n']} others)")
+                      f"{fitted['false_alarms']} alarms on {fitted['negatives_n']} others)")
     console.print(f"Wrote {THRESHOLDS_FILE}")
 
 
@@ -197,6 +203,20 @@ def users_add(
     sys.stdout.flush()
 
 
+@bench_app.command("parse")
+def bench_parse(turns: int = typer.Option(200, help="parses per path")) -> None:
+    """Parse p50/p95 through the app and Rasa alone; what the dense featurizer adds; Rasa RSS; training."""
+    from bot.bench import run_parse_benchmark
+    from bot.engine.process import ensure_model
+    from nlu.evaluation.variants import sparse_only
+
+    settings = get_settings()
+    product = _ensure_model()
+    with console.status("Training (or loading) the sparse-only pipeline for comparison…"):
+        sparse = ensure_model(settings, inputs=sparse_only(settings))
+    run_parse_benchmark(settings, product, sparse, turns=turns)
+
+
 @bench_app.command("turn")
 def bench_turn(
     turns: int = typer.Option(200, help="turns per measurement"),
@@ -212,14 +232,13 @@ def bench_turn(
 # --- catalogue ---------------------------------------------------------------------------------------
 
 def _catalogue_problems(problems, title: str = "Problems") -> None:
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title=title, show_lines=False)
-    for column in ("where", "field", "message"):
-        table.add_column(column, overflow="fold")
+    console.print(f"[red bold]{escape(title)}[/red bold]")
     for problem in problems:
-        table.add_row(f"{problem.source}, {problem.where}", problem.field or "-", problem.message)
-    console.print(table)
+        field = f" [yellow]{escape(problem.field)}[/yellow]:" if problem.field else ""
+        console.print(f"  [bold]{escape(problem.source)}, {escape(problem.where)}[/bold]:{field} "
+                      f"{escape(problem.message)}", soft_wrap=True)
 
 
 def _load_catalogue(directory):
@@ -245,7 +264,7 @@ def catalogue_import(
     from knowledge.catalogue import CatalogueError, merge_into
 
     if not file.exists():
-        console.print(f"[red]{file}: no such file or folder[/red]")
+        console.print(f"[red]{file}: no such file or folder[/red]", soft_wrap=True)
         raise typer.Exit(2)
     kind = fmt or ("csv" if file.suffix.lower() == ".csv" else
                       "hsds-csv" if file.is_dir() or file.name == "datapackage.json" else "hsds")
@@ -258,7 +277,7 @@ def catalogue_import(
         try:
             result = hsds.import_file(file, text_language=language)
         except ValueError as exc:
-            console.print(f"[red]{file}: {exc}[/red]")
+            console.print(f"[red]{file}: {exc}[/red]", soft_wrap=True)
             raise typer.Exit(1) from exc
     if result.problems:
         _catalogue_problems(result.problems, title=f"Nothing imported: {len(result.problems)} problem(s)")
@@ -273,16 +292,17 @@ def catalogue_import(
         _catalogue_problems(exc.problems, title="Nothing imported: the catalogue would not be valid")
         raise typer.Exit(1) from exc
     console.print(f"[green]Imported {len(result.offers)} offer(s)[/green] into {target} "
-                  f"({added} new, {replaced} replaced)")
+                  f"({added} new, {replaced} replaced)", soft_wrap=True)
 
 
 @catalogue_app.command("export")
 def catalogue_export(
     path: Path = typer.Argument(..., help="file to write"),
-    fmt: str = typer.Option("hsds", "--format", "-f", help="hsds (JSON) or csv (the import format)"),
+    fmt: str = typer.Option("hsds", "--format", "-f",
+                            help="hsds (JSON), hsds-csv (tabular package folder) or csv (our import format)"),
     directory: Path = typer.Option(None, "--dir", help="catalogue folder (default: setting catalogue_dir)"),
 ) -> None:
-    """Export the catalogue as HSDS 3.0 JSON (checked against the official schemas) or as CSV."""
+    """Export the catalogue as HSDS 3.0 JSON (checked against the official schemas), HSDS tabular, or CSV."""
     import json
 
     from knowledge import csv_import, hsds
@@ -291,6 +311,8 @@ def catalogue_export(
     catalogue = _load_catalogue(directory)
     if fmt == "csv":
         write_atomic(path, csv_import.offers_to_csv(catalogue.offers))
+    elif fmt == "hsds-csv":
+        hsds.export_tabular(catalogue.offers, path)
     elif fmt == "hsds":
         document = hsds.export_catalogue(catalogue.offers)
         try:
@@ -300,14 +322,14 @@ def catalogue_export(
             errors = []
         if errors:
             for error in errors[:20]:
-                console.print(f"[red]{error}[/red]")
+                console.print(f"[red]{error}[/red]", soft_wrap=True)
             console.print(f"[red]{len(errors)} schema error(s); nothing written[/red]")
             raise typer.Exit(1)
         write_atomic(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     else:
-        console.print(f"[red]unknown format {fmt!r}: use hsds or csv[/red]")
+        console.print(f"[red]unknown format {fmt!r}: use hsds, hsds-csv or csv[/red]")
         raise typer.Exit(2)
-    console.print(f"[green]Exported {len(catalogue)} offer(s)[/green] to {path} ({fmt})")
+    console.print(f"[green]Exported {len(catalogue)} offer(s)[/green] to {path} ({fmt})", soft_wrap=True)
 
 
 @catalogue_app.command("stale")

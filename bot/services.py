@@ -11,6 +11,7 @@ from knowledge.catalogue import Catalogue, default_catalogue
 from knowledge.places import Gazetteer, gazetteer
 from knowledge.search import OfferSearch, default_search
 from nlu.crisis import CrisisRules, default_rules
+from nlu.gibberish import GibberishDetector, default_detector
 from nlu.language import LanguageIdentifier, default_identifier
 
 
@@ -22,6 +23,7 @@ class Services:
     renderer: Renderer
     language_identifier: LanguageIdentifier = field(default_factory=default_identifier)
     crisis_rules: CrisisRules = field(default_factory=default_rules)
+    gibberish: GibberishDetector = field(default_factory=default_detector)
     gazetteer: Gazetteer = field(default_factory=gazetteer)
     catalogue: Catalogue = field(default_factory=default_catalogue)
 

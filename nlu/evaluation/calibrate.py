@@ -6,8 +6,8 @@ parsed, and for each language the threshold that maximises macro-F1 — with non
 back — is written to nlu/rasa_components/pipeline/thresholds.json, which the product model reads.
 
 The `crisis` intent gets its own bar per language: the lowest confidence at which the calibration
-model raises no false alarm on the non-crisis validation examples and the crisis development set's
-hard negatives (nlu/crisis/dev). The rules stay the first net; this keeps the second one from
+model raises false alarms on at most 2 % of the non-crisis validation examples and the crisis
+development set's hard negatives (nlu/crisis/dev). The rules stay the first net; this keeps the second one from
 answering grief or jokes with an emergency reply while leaving it as sensitive as the data allows.
 """
 
@@ -20,9 +20,18 @@ from pathlib import Path
 from sklearn.metrics import f1_score
 
 from bot import SUPPORTED_LANGUAGES
-from bot.engine.process import DIALOGUE_DATA, PIPELINE_COMPONENTS, PRODUCT, TrainingInputs, ensure_model, parse_batch
+from bot.engine.process import (
+    DIALOGUE_DATA,
+    PIPELINE_COMPONENTS,
+    PRODUCT,
+    TrainedModel,
+    TrainingInputs,
+    ensure_model,
+    parse_batch,
+)
 from bot.settings import Settings
 from nlu.evaluation.datasets import Example, crisis_development_set, training_examples, write_nlu_yaml
+from nlu.gibberish import default_detector
 from nlu.language import default_identifier
 
 THRESHOLDS_FILE = PIPELINE_COMPONENTS / "thresholds.json"
@@ -32,6 +41,7 @@ CANDIDATES = [round(0.05 * i, 2) for i in range(0, 19)]  # 0.00 … 0.90
 CRISIS_CANDIDATES = [round(0.05 * i, 2) for i in range(0, 20)] + [0.97, 0.99, 1.01]  # 1.01: never on its own
 CRISIS = "crisis"
 NOT_CRISIS = "not_crisis"
+MAX_CRISIS_FALSE_ALARMS = 0.02
 
 
 def is_validation(example: Example) -> bool:
@@ -65,19 +75,24 @@ def best_threshold(truth: list[str], ranked: list[tuple[str, float]]) -> tuple[f
 
 
 def crisis_threshold(truth: list[str], ranked: list[tuple[str, float]]) -> tuple[float, dict]:
-    """The lowest crisis bar with no false alarm, and the model-alone crisis recall it leaves."""
+    """The lowest crisis bar whose false-alarm rate on non-crisis messages is at most
+    MAX_CRISIS_FALSE_ALARMS, and the model-alone crisis recall it leaves. Missing a crisis costs more
+    than an unneeded emergency reply, so the bar does not demand zero false alarms."""
+    negatives = sum(t != CRISIS for t in truth) or 1
     for threshold in CRISIS_CANDIDATES:
         alarms = [t for t, (intent, conf) in zip(truth, ranked, strict=True)
                   if t != CRISIS and intent == CRISIS and conf >= threshold]
-        if not alarms:
+        if len(alarms) / negatives <= MAX_CRISIS_FALSE_ALARMS:
             break
     caught = [intent == CRISIS and conf >= threshold for t, (intent, conf) in zip(truth, ranked, strict=True)
               if t == CRISIS]
     return threshold, {"model_crisis_recall": round(sum(caught) / max(1, len(caught)), 4),
-                       "crisis_n": len(caught), "negatives_n": sum(t != CRISIS for t in truth)}
+                       "crisis_n": len(caught), "negatives_n": sum(t != CRISIS for t in truth),
+                       "false_alarms": sum(t != CRISIS and i == CRISIS and c >= threshold
+                                           for t, (i, c) in zip(truth, ranked, strict=True))}
 
 
-def calibrate(settings: Settings, on_start=None) -> dict:
+def calibrate(settings: Settings, on_start=None, model_path: Path | None = None) -> dict:
     work = Path(settings.var_dir) / "calibration"
     validation: list[Example] = []
     for language in SUPPORTED_LANGUAGES:
@@ -85,13 +100,19 @@ def calibrate(settings: Settings, on_start=None) -> dict:
         write_nlu_yaml(work / "data" / f"{language}.yml", [e for e in examples if not is_validation(e)])
         validation += [e for e in examples if is_validation(e)]
     inputs = TrainingInputs(name="calibration", config=PRODUCT.config, data=(DIALOGUE_DATA, work / "data"))
-    model = ensure_model(settings, on_start=on_start, inputs=inputs)
+    # A calibration model trained earlier on (nearly) this split can be reused: the validation share is
+    # chosen by a hash of each text, so a validation example is never in any calibration model's data.
+    model = (TrainedModel(model_path, trained=False, seconds=0.0) if model_path
+             else ensure_model(settings, on_start=on_start, inputs=inputs))
 
     identifier = default_identifier()
-    nonsense = generated_nonsense(40 * len(SUPPORTED_LANGUAGES))
+    # Gibberish the app's gate stops never reaches the model's thresholds: fit them on what gets through.
+    gate = default_detector()
+    nonsense = [text for text in generated_nonsense(40 * len(SUPPORTED_LANGUAGES)) if not gate.is_gibberish(text)]
     items = [(e.text, e.intent) for e in validation] + [(text, FALLBACK) for text in nonsense]
     languages = [identifier.identify(text).language or settings.default_language for text, _ in items]
     # Crisis development sets, parsed in their own language (they only inform the crisis bar).
+    first_dev_item = len(items)
     for language in SUPPORTED_LANGUAGES:
         crisis, calm = crisis_development_set(language)
         items += [(text, CRISIS) for text in crisis] + [(text, NOT_CRISIS) for text in calm]
@@ -101,15 +122,18 @@ def calibrate(settings: Settings, on_start=None) -> dict:
 
     per_language: dict[str, dict] = {}
     for language in SUPPORTED_LANGUAGES:
-        truth, ranked = [], []
-        for (_text, intent), detected, result in zip(items, languages, parsed, strict=True):
+        truth, ranked, from_dev = [], [], []
+        for index, ((_text, intent), detected, result) in enumerate(zip(items, languages, parsed, strict=True)):
             if detected != language:
                 continue
+            from_dev.append(index >= first_dev_item)
             # Raw DIET ranking: skip a fallback the currently installed thresholds may have inserted.
             top = next((r for r in result["ranking"] if r[0] != FALLBACK), [FALLBACK, 0.0])
             truth.append(intent)
             ranked.append((top[0], top[1]))
-        intents_only = [(t, r) for t, r in zip(truth, ranked, strict=True) if t != NOT_CRISIS]
+        # Intent thresholds: validation examples and nonsense only (the crisis development set is hard
+        # on purpose and would drag every threshold towards the crisis intent's own problem).
+        intents_only = [(t, r) for t, r, dev in zip(truth, ranked, from_dev, strict=True) if not dev]
         threshold, score = best_threshold([t for t, _ in intents_only], [r for _, r in intents_only])
         bar, crisis_report = crisis_threshold(truth, ranked)
         per_language[language] = {"threshold": threshold, "crisis_threshold": bar,

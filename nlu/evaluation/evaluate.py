@@ -15,6 +15,7 @@ from nlu.evaluation.datasets import (
     nonsense_messages,
     test_examples,
 )
+from nlu.gibberish import default_detector
 from nlu.language import LanguageIdentifier, default_identifier
 
 FALLBACK = "nlu_fallback"
@@ -39,17 +40,21 @@ class Understanding:
 
 def understand(settings: Settings, model: Path, texts: list[str], default_language: str = "da",
                identifier: LanguageIdentifier | None = None, rules: CrisisRules | None = None) -> list[Understanding]:
-    """Run texts through the same steps as a turn: language id, crisis rules, then the model."""
+    """Run texts through the same steps as a turn: language id, crisis rules, the gibberish gate, then the
+    model."""
     identifier = identifier or default_identifier()
     rules = rules or default_rules()
+    gibberish = default_detector()
     languages = [identifier.identify(text).language or default_language for text in texts]
     parsed = parse_batch(settings, model, [{"text": t, "language": lang} for t, lang in zip(texts, languages,
                                                                                            strict=True)])
     results = []
     for text, language, result in zip(texts, languages, parsed, strict=True):
         match = rules.check(text)
-        results.append(Understanding(text, language, result["intent"] or FALLBACK, result["confidence"],
-                                     match.rule_id if match else None))
+        intent = result["intent"] or FALLBACK
+        if match is None and gibberish.is_gibberish(text):
+            intent = FALLBACK
+        results.append(Understanding(text, language, intent, result["confidence"], match.rule_id if match else None))
     return results
 
 

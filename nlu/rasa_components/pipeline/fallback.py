@@ -8,14 +8,13 @@ the app sends with every turn.
 
 The `crisis` intent is a second net behind the app's crisis rules, and a false alarm is costly (an
 emergency reply and an urgent hand-off for someone grieving or joking). So `crisis` gets its own,
-higher per-language bar (`crisis` in thresholds.json): below it, the next intent in the ranking is
-taken instead, under the ordinary threshold.
+higher per-language bar (`crisis_threshold` in thresholds.json): below it, the next intent in the
+ranking is taken instead, under the ordinary threshold. The decision itself is nlu.intent_decision,
+shared with the app's parse API.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext
@@ -28,11 +27,11 @@ from rasa.nlu.classifiers.fallback_classifier import (
     FallbackClassifier,
     _fallback_intent,
 )
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
-CRISIS_INTENT = "crisis"
+from nlu.intent_decision import FALLBACK_INTENT, bars_for, decide, load_thresholds
+
 CRISIS_KEY = "crisis_threshold"
 
 
@@ -40,22 +39,12 @@ CRISIS_KEY = "crisis_threshold"
 class LanguageFallbackClassifier(FallbackClassifier):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self.per_language: dict[str, dict[str, float]] = {}
-        if THRESHOLDS_FILE.exists():
-            self.per_language = json.loads(THRESHOLDS_FILE.read_text())["languages"]
+        self.per_language: dict[str, dict[str, float]] = load_thresholds()
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> LanguageFallbackClassifier:
         return cls(config)
-
-    def _settings_for(self, message: Message) -> tuple[float, float, float]:
-        language = (message.get("metadata") or {}).get("language")
-        chosen = self.per_language.get(language or "", {})
-        threshold = chosen.get(THRESHOLD_KEY, self.component_config[THRESHOLD_KEY])
-        return (threshold,
-                chosen.get(AMBIGUITY_THRESHOLD_KEY, self.component_config[AMBIGUITY_THRESHOLD_KEY]),
-                max(threshold, chosen.get(CRISIS_KEY, self.component_config[CRISIS_KEY])))
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -63,20 +52,16 @@ class LanguageFallbackClassifier(FallbackClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            threshold, ambiguity, crisis_threshold = self._settings_for(message)
-            intent = message.data.get(INTENT) or {}
-            ranking = message.data.get(INTENT_RANKING_KEY, [])
-            if intent.get("name") == CRISIS_INTENT and (intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < crisis_threshold:
-                ranking = [r for r in ranking if r.get("name") != CRISIS_INTENT]
-                message.data[INTENT_RANKING_KEY] = ranking
-                intent = dict(ranking[0]) if ranking else {}
-                message.data[INTENT] = intent
-            confidence = intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
-            ambiguous = len(ranking) >= 2 and (
-                ranking[0].get(PREDICTED_CONFIDENCE_KEY, 1.0) - ranking[1].get(PREDICTED_CONFIDENCE_KEY, 1.0)
-            ) < ambiguity
-            if confidence < threshold or ambiguous:
-                message.data[INTENT] = _fallback_intent(threshold)
-                message.data.setdefault(INTENT_RANKING_KEY, [])
-                message.data[INTENT_RANKING_KEY].insert(0, _fallback_intent(threshold))
+            language = (message.get("metadata") or {}).get("language")
+            threshold, ambiguity, crisis_bar = bars_for(
+                language, self.per_language, self.component_config[THRESHOLD_KEY],
+                self.component_config[AMBIGUITY_THRESHOLD_KEY], self.component_config[CRISIS_KEY])
+            ranking = message.data.get(INTENT_RANKING_KEY) or (
+                [message.data[INTENT]] if message.data.get(INTENT) else [])
+            intent, ranking = decide(ranking, threshold, ambiguity, crisis_bar)
+            if intent["name"] == FALLBACK_INTENT:
+                intent = _fallback_intent(threshold)
+                ranking = [intent, *ranking]
+            message.data[INTENT] = intent
+            message.data[INTENT_RANKING_KEY] = ranking
         return messages

@@ -1,0 +1,48 @@
+"""How a ranking of intents becomes the intent the bot acts on: per-language fallback and crisis bars.
+
+One function shared by the Rasa component (nlu/rasa_components/pipeline/fallback.py, which applies it
+to every message inside the engine) and the app's /api/nlu/parse (Rasa's /model/parse carries no
+message metadata, so the language-specific bars are applied there from the same thresholds.json).
+Pure Python that runs on 3.10 and 3.11: no imports from the app or from Rasa.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FALLBACK_INTENT = "nlu_fallback"
+CRISIS_INTENT = "crisis"
+THRESHOLDS_FILE = Path(__file__).resolve().parent / "rasa_components" / "pipeline" / "thresholds.json"
+
+
+def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
+    """Per-language bars fitted by `brobygger calibrate` ({} before the first calibration)."""
+    return json.loads(path.read_text())["languages"] if path.exists() else {}
+
+
+def bars_for(language: str | None, per_language: dict[str, dict[str, float]],
+             threshold: float, ambiguity: float, crisis: float) -> tuple[float, float, float]:
+    """(threshold, ambiguity threshold, crisis bar) for a language, with the given defaults."""
+    chosen = per_language.get(language or "", {})
+    fitted = chosen.get("threshold", threshold)
+    return fitted, chosen.get("ambiguity_threshold", ambiguity), max(fitted, chosen.get("crisis_threshold", crisis))
+
+
+def decide(ranking: list[dict[str, Any]], threshold: float, ambiguity: float,
+           crisis_bar: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The intent to act on and the ranking it came from (crisis removed when under its bar).
+
+    A `crisis` guess under its bar gives way to the next intent; the result falls back when the top
+    confidence is under the threshold or the top two are closer than the ambiguity threshold.
+    """
+    ranking = [dict(r) for r in ranking if r.get("name") != FALLBACK_INTENT]
+    if ranking and ranking[0].get("name") == CRISIS_INTENT and (ranking[0].get("confidence") or 0.0) < crisis_bar:
+        ranking = ranking[1:]
+    top = ranking[0] if ranking else {"name": None, "confidence": 0.0}
+    confidence = top.get("confidence") or 0.0
+    ambiguous = len(ranking) >= 2 and confidence - (ranking[1].get("confidence") or 0.0) < ambiguity
+    if confidence < threshold or ambiguous:
+        return {"name": FALLBACK_INTENT, "confidence": threshold}, ranking
+    return top, ranking

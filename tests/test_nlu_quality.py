@@ -1,0 +1,46 @@
+"""The quality bars of understanding, on held-out data, with the trained product model.
+
+Same code path as `brobygger evaluate` (language id → crisis rules → gibberish gate → model with the
+per-language thresholds); the test sets in tests/data were written independently of the training
+data and are never used for tuning. Bars from the NLU issue and DESIGN.md.
+"""
+
+import pytest
+
+from bot.settings import get_settings
+from nlu.evaluation.datasets import EVALUATED_LANGUAGES
+from nlu.evaluation.evaluate import evaluate
+
+pytestmark = pytest.mark.slow
+
+MACRO_F1 = 0.90
+LANGUAGE_ID = 0.97
+CRISIS_RECALL = 1.0
+NONSENSE_REJECTED = 0.80
+
+
+@pytest.fixture(scope="module")
+def report(trained_model):
+    return evaluate(get_settings(), trained_model)
+
+
+@pytest.mark.parametrize("language", EVALUATED_LANGUAGES)
+def test_intents_are_understood_equally_well_in_every_language(report, language):
+    result = report["languages"][language]
+    assert result["macro_f1"] >= MACRO_F1, result["errors"]
+
+
+@pytest.mark.parametrize("language", EVALUATED_LANGUAGES)
+def test_short_messages_are_told_apart_by_language(report, language):
+    assert report["languages"][language]["langid_accuracy"] >= LANGUAGE_ID
+
+
+@pytest.mark.parametrize("language", EVALUATED_LANGUAGES)
+def test_every_crisis_is_caught_and_hard_negatives_are_not(report, language):
+    result = report["languages"][language]
+    assert result["crisis_recall"] >= CRISIS_RECALL, result["crisis_missed"]
+    assert result["crisis_false_alarms"] == []
+
+
+def test_nonsense_goes_to_fallback_or_out_of_scope(report):
+    assert report["nonsense"]["rejected_rate"] >= NONSENSE_REJECTED, report["nonsense"]["accepted"]
