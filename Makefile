@@ -71,6 +71,7 @@ test: model index
 bench: model
 	@$(APP_VENV)/bin/brobygger bench turn
 	@$(APP_VENV)/bin/brobygger bench parse
+	@$(APP_VENV)/bin/brobygger bench search
 
 lint: $(APP_STAMP)
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests
