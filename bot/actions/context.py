@@ -18,7 +18,9 @@ class ActionContext:
 
     @property
     def text(self) -> str:
-        return self.call.tracker.latest_message.text or ""
+        latest = self.call.tracker.latest_message
+        # When the app forced the intent, the engine saw "/intent"; the citizen's words ride in metadata.
+        return latest.metadata.get("text") or latest.text or ""
 
     @property
     def intent(self) -> str | None:

@@ -7,6 +7,7 @@ guesses an intent for keyboard mashing.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
@@ -17,10 +18,11 @@ from bot.engine.client import EngineError
 from bot.i18n.render import RenderedMessage
 from bot.services import Services
 from nlu.language import choose_language
-from nlu.normalise import clean
+from nlu.normalise import clean, fold
 
 log = logging.getLogger(__name__)
 
+_BARE_NUMBER = re.compile(r"\s*\d{1,2}\s*[.)]?\s*")
 TECHNICAL_PROBLEM = {"custom": {"key": "technical_problem"}}
 CRISIS_REPLY = {"custom": {"key": "crisis"}}
 
@@ -55,11 +57,15 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     )
 
     forced = "crisis" if crisis else ("nlu_fallback" if services.gibberish.is_gibberish(text) else None)
+    if forced is None and _BARE_NUMBER.fullmatch(fold(text)):
+        # "2" (or "٢", "۲") after a list means "tell me about number 2"; no model needs to guess that.
+        forced = "offer_details"
+    metadata = turn_metadata(turn_language)
+    if forced:
+        metadata["text"] = text  # a forced intent replaces the text in the engine; actions read it here
     engine_ok = True
     try:
-        raw_messages = await services.engine.turn(
-            conversation.engine_sender_id, text, turn_metadata(turn_language), intent=forced
-        )
+        raw_messages = await services.engine.turn(conversation.engine_sender_id, text, metadata, intent=forced)
     except EngineError as exc:
         engine_ok = False
         log.warning("turn failed for conversation %s: %s", conversation.id, exc)
