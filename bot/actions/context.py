@@ -38,6 +38,7 @@ class ActionContext:
                 return event.get("value")
         return None
 
-    async def search(self, need: str, municipality: str | None, offset: int) -> list[dict]:
-        hits = await run_in_threadpool(self.services.search.search, need, municipality, 3, offset)
-        return [hit.offer.card(self.language, hit.score) for hit in hits]
+    async def search(self, need: str, municipality: str | None, offset: int, limit: int) -> list[dict]:
+        """Offer cards in the conversation's language; each says its location tier and place."""
+        hits = await run_in_threadpool(self.services.search.search, need, municipality, limit, offset, self.language)
+        return [hit.card(self.language) for hit in hits]

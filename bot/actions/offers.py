@@ -1,7 +1,5 @@
 """Actions that find and show offers."""
 
-from starlette.concurrency import run_in_threadpool
-
 from bot.actions.context import ActionContext
 from bot.engine.actions import ActionResult
 from nlu.numbers import LAST, offer_number
@@ -28,12 +26,6 @@ def _form_just_ended(ctx: ActionContext) -> bool:
     return False
 
 
-async def _search(ctx: ActionContext, need: str, municipality: str | None, offset: int) -> list[dict]:
-    """Offer cards in the conversation's language; each says its location tier and place."""
-    hits = await run_in_threadpool(ctx.services.search.search, need, municipality, PAGE_SIZE, offset, ctx.language)
-    return [hit.card(ctx.language) for hit in hits]
-
-
 async def search_offers(ctx: ActionContext) -> ActionResult:
     result = ActionResult()
     if _form_just_ended(ctx):
@@ -57,7 +49,7 @@ async def search_offers(ctx: ActionContext) -> ActionResult:
             return result.set_slot("municipality_asked", True).set_slot("place_attempts", 0).follow_with(
                 "search_form")
 
-    hits = await _search(ctx, need, municipality, offset=0)
+    hits = await ctx.search(need, municipality, offset=0, limit=PAGE_SIZE)
     if not hits:
         return result.set_slot("offer_ids", []).set_slot("offers_shown", 0).say("no_offers")
     result.set_slot("offer_ids", [hit["id"] for hit in hits]).set_slot("offers_shown", len(hits))
@@ -70,7 +62,7 @@ async def more_offers(ctx: ActionContext) -> ActionResult:
     if not need:
         return result.say("how_can_i_help")
     shown = int(ctx.slot("offers_shown") or 0)
-    hits = await _search(ctx, need, _municipality(ctx), offset=shown)
+    hits = await ctx.search(need, _municipality(ctx), offset=shown, limit=PAGE_SIZE)
     if not hits:
         return result.say("no_more_offers")
     ids = list(ctx.slot("offer_ids") or []) + [hit["id"] for hit in hits]

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.validation import check_language, check_text
+from knowledge.search.api import OfferOut
 
 
 class WebchatMessageIn(BaseModel):
@@ -16,18 +17,6 @@ class WebchatMessageIn(BaseModel):
 
     _text = field_validator("text")(check_text)
     _language = field_validator("language")(check_language)
-
-
-class OfferOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: str
-    title: str
-    summary: str
-    topics: list[str]
-    municipality: str | None
-    languages: list[str]
-    contact: str | None
-    score: float | None = None
 
 
 class BotMessageOut(BaseModel):

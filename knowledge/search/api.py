@@ -26,7 +26,8 @@ class SearchRequest(BaseModel):
     limit: int = Field(3, ge=1, le=MAX_LIMIT)
 
 
-class OfferCard(BaseModel):
+class OfferOut(BaseModel):
+    """The public shape of an offer (DESIGN.md `Offer`), wherever offers are shown: API and web chat."""
     model_config = {"extra": "allow"}
 
     id: str
@@ -36,6 +37,10 @@ class OfferCard(BaseModel):
     municipality: str | None
     languages: list[str]
     contact: str | None
+    score: float | None = None
+
+
+class OfferCard(OfferOut):
     score: float | None
     tier: str = Field(description="municipality | neighbour | region | national: where the offer is, seen from "
                                   "the citizen's municipality")
