@@ -79,6 +79,39 @@ def test_offer_list_numbers_offers_and_says_when_staff_speak_the_language(render
     assert [o["id"] for o in message.offers] == ["o1", "o2"]
 
 
+def test_nothing_in_the_municipality_says_so_and_where_each_offer_is(renderer):
+    nearby = dict(offer(1, ["da"]), tier="neighbour", place="Holstebro")
+    national = dict(offer(2, ["da"]), tier="national", place=None)
+    danish = renderer.render("offer_list", "da", {"offers": [nearby, national], "start": 1,
+                                                   "municipality": "Lemvig"}).text
+    lines = danish.splitlines()
+    assert lines[0] == "Jeg fandt ikke noget i Lemvig, men her er andre muligheder:"
+    assert lines[1].startswith("1. Offer 1 (i Holstebro): ")
+    assert "2. Offer 2 (hele Danmark): " in danish
+    somali = renderer.render("offer_list", "so", {"offers": [nearby], "start": 1, "municipality": "Lemvig"}).text
+    assert somali.startswith("Waxba kama helin Lemvig") and "(ku yaal Holstebro)" in somali
+
+
+def test_an_offer_in_the_municipality_gets_the_ordinary_heading_and_no_place(renderer):
+    local = dict(offer(1, ["da"]), tier="municipality", place="Aarhus")
+    nearby = dict(offer(2, ["da"]), tier="neighbour", place="Favrskov")
+    text = renderer.render("offer_list", "en", {"offers": [local, nearby], "start": 1, "municipality": "Aarhus"}).text
+    assert text.splitlines()[0] == renderer.plural("offers_found", "offers_found_plural", 2, "en")
+    assert "1. Offer 1: " in text and "2. Offer 2 (in Favrskov): " in text
+    # Without a municipality every offer is national: no place notes at all.
+    plain = renderer.render("offer_list", "en", {"offers": [dict(offer(3, ["da"]), tier="national")], "start": 1}).text
+    assert "all of Denmark" not in plain
+
+
+def test_a_demo_offer_is_marked_in_the_list_and_in_its_details(renderer):
+    demo = dict(offer(1, ["da"]), demo=True, how_to_join="Ring", last_verified="2024-01-15")
+    for language in SUPPORTED_LANGUAGES:
+        notice = renderer.text("offer_demo", language)
+        assert notice in renderer.render("offer_list", language, {"offers": [demo], "start": 1}).text
+        assert notice in renderer.render("offer_details", language, {"offer": demo}).text
+    assert "Example only" not in renderer.render("offer_list", "en", {"offers": [offer(2, ["da"])]}).text
+
+
 def test_arabic_plural_forms_follow_cldr(renderer):
     one = renderer.plural("offers_found", "offers_found_plural", 1, "ar")
     three = renderer.plural("offers_found", "offers_found_plural", 3, "ar")

@@ -53,7 +53,7 @@ async def search_offers(ctx: ActionContext) -> ActionResult:
     if not hits:
         return result.set_slot("offer_ids", []).set_slot("offers_shown", 0).say("no_offers")
     result.set_slot("offer_ids", [hit["id"] for hit in hits]).set_slot("offers_shown", len(hits))
-    return result.say("offer_list", offers=hits, start=1)
+    return result.say("offer_list", offers=hits, start=1, municipality=municipality)
 
 
 async def more_offers(ctx: ActionContext) -> ActionResult:
@@ -67,7 +67,7 @@ async def more_offers(ctx: ActionContext) -> ActionResult:
         return result.say("no_more_offers")
     ids = list(ctx.slot("offer_ids") or []) + [hit["id"] for hit in hits]
     result.set_slot("offer_ids", ids).set_slot("offers_shown", shown + len(hits))
-    return result.say("offer_list", offers=hits, start=shown + 1)
+    return result.say("offer_list", offers=hits, start=shown + 1, municipality=_municipality(ctx))
 
 
 async def offer_details(ctx: ActionContext) -> ActionResult:

@@ -95,11 +95,22 @@ class Renderer:
     def _render_offer_list(self, language: str, args: dict[str, Any]) -> RenderedMessage:
         offers: list[dict] = args.get("offers", [])
         start = int(args.get("start", 1))
-        lines = [self.plural("offers_found", "offers_found_plural", len(offers), language)]
+        # Searched around a municipality: say when nothing is in it, and where each other offer is
+        # ("nothing in Lemvig, here is one in Holstebro"). Without one, every offer is national.
+        municipality = args.get("municipality")
+        if municipality and start == 1 and offers and not any(o.get("tier") == "municipality" for o in offers):
+            lines = [self.text("offers_none_in_place", language, municipality=municipality)]
+        else:
+            lines = [self.plural("offers_found", "offers_found_plural", len(offers), language)]
         for number, offer in enumerate(offers, start=start):
-            line = self.text(
-                "offer_line", language, number=number, title=offer["title"], summary=offer["summary"]
-            )
+            title = offer["title"]
+            if municipality and offer.get("tier") in ("neighbour", "region") and offer.get("place"):
+                title += f" ({self.text('offer_where_place', language, place=offer['place'])})"
+            elif municipality and offer.get("tier") == "national":
+                title += f" ({self.text('offer_where_national', language)})"
+            line = self.text("offer_line", language, number=number, title=title, summary=offer["summary"])
+            if offer.get("demo"):
+                line += " " + self.text("offer_demo", language)
             if offer.get("contact"):
                 line += "\n" + self.text("offer_contact", language, contact=offer["contact"])
             if language in offer.get("languages", []):
@@ -114,10 +125,11 @@ class Renderer:
         offer = args["offer"]
         verified = offer.get("last_verified")
         contact = self.text("offer_contact", language, contact=offer["contact"]) if offer.get("contact") else ""
+        title = offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else "")
         text = self.text(
             "offer_details",
             language,
-            title=offer["title"],
+            title=title,
             summary=offer["summary"],
             how_to_join=offer.get("how_to_join") or "-",
             contact=contact,
