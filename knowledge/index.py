@@ -9,6 +9,7 @@ folder under `<index dir>/builds/`:
     rows.json       per row: offer id, language, text (the lexical index is built from these)
     vectors.npy     the exact row vectors (float16), memory-mapped; used to re-rank candidates
     topics.npy      the topic descriptions embedded with the same model (knowledge/search/topics.py)
+    topic_model.npz the topic classifier fitted on this build's vectors (knowledge/search/topics.py)
     offers.faiss    the faiss index over the same vectors: exact (flat) below IVF_MIN_ROWS rows, IVF
                     above (HNSW on request)
 
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 # Bump when the text of a row changes (the fingerprint then changes and indexes rebuild).
 DOCUMENT_RECIPE = 1
+# Bump when the topic classifier's training changes (the labelled examples are hashed themselves).
+TOPIC_MODEL_RECIPE = 2
 # Below this many rows an exact (flat) index is fast enough; above it, IVF (see knowledge/bench.py:
 # at 600k rows IVF built in ~15 s with recall@10 ≈ 0.96 under the location filter, while HNSW took
 # 3 min and lost most of its recall on filtered searches).
@@ -115,12 +118,13 @@ def catalogue_hash(catalogue) -> str:
 
 def fingerprint(catalogue) -> str:
     """What the index content depends on besides the model: catalogue, topic labels, row recipe."""
-    from knowledge.search.topics import TOPICS_FILE
+    from knowledge.search.topics import TOPIC_EXAMPLES_FILE, TOPICS_FILE
 
     digest = hashlib.sha256()
-    digest.update(f"recipe {DOCUMENT_RECIPE} format {FORMAT_VERSION}\n".encode())
+    digest.update(f"recipe {DOCUMENT_RECIPE} format {FORMAT_VERSION} topic model {TOPIC_MODEL_RECIPE}\n".encode())
     digest.update(catalogue_hash(catalogue).encode())
     digest.update(hashlib.sha256(TOPICS_FILE.read_bytes()).hexdigest().encode())
+    digest.update(hashlib.sha256(TOPIC_EXAMPLES_FILE.read_bytes()).hexdigest().encode())
     return digest.hexdigest()
 
 
@@ -168,9 +172,10 @@ class OfferIndex:
     """A loaded build: rows, exact vectors, faiss index and manifest."""
 
     def __init__(self, manifest: dict, rows: list[Row], vectors: np.ndarray, index: faiss.Index,
-                 path: Path | None = None, topic_vectors: np.ndarray | None = None) -> None:
+                 path: Path | None = None, topic_vectors: np.ndarray | None = None, topic_model=None) -> None:
         self.manifest = manifest
         self.topic_vectors = topic_vectors  # the topic descriptions, embedded with the same model
+        self.topic_model = topic_model      # knowledge.search.topics.TopicModel fitted at build time
         self.rows = rows
         self.vectors = vectors
         self.index = index
@@ -197,6 +202,8 @@ class OfferIndex:
                                  f"{len(self.rows)} rows, manifest says {self.manifest['rows']}")
         if self.topic_vectors is not None and self.topic_vectors.shape[1:] != (self.dimension,):
             raise IndexFileError(f"{where}: topic vectors have shape {self.topic_vectors.shape}")
+        if self.topic_model is not None and self.topic_model.coef.shape[1] != self.dimension:
+            raise IndexFileError(f"{where}: topic model has dimension {self.topic_model.coef.shape[1]}")
         if len(set(self.offer_ids)) != len(self.offer_ids):
             raise IndexFileError(f"{where}: rows of one offer are not contiguous")
 
@@ -248,7 +255,7 @@ class OfferIndex:
 
 def build_offer_index(rows: Sequence[Row], vectors: np.ndarray, model: str, fingerprint_: str,
                       index_type: str | None = None, extra: dict | None = None,
-                      topic_vectors: np.ndarray | None = None) -> OfferIndex:
+                      topic_vectors: np.ndarray | None = None, topic_model=None) -> OfferIndex:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or len(vectors) != len(rows):
         raise ValueError(f"{len(rows)} rows but vectors of shape {vectors.shape}")
@@ -267,7 +274,8 @@ def build_offer_index(rows: Sequence[Row], vectors: np.ndarray, model: str, fing
         "faiss_build_s": round(time.perf_counter() - started, 3),
         **(extra or {}),
     }
-    return OfferIndex(manifest, list(rows), vectors.astype(np.float16), index, topic_vectors=topic_vectors)
+    return OfferIndex(manifest, list(rows), vectors.astype(np.float16), index, topic_vectors=topic_vectors,
+                      topic_model=topic_model)
 
 
 def save_build(index: OfferIndex, directory: Path) -> Path:
@@ -281,6 +289,8 @@ def save_build(index: OfferIndex, directory: Path) -> Path:
         np.save(work / "vectors.npy", np.asarray(index.vectors, dtype=np.float16))
         if index.topic_vectors is not None:
             np.save(work / "topics.npy", np.asarray(index.topic_vectors, dtype=np.float32))
+        if index.topic_model is not None:
+            index.topic_model.save(work / "topic_model.npz")
         (work / "rows.json").write_text(json.dumps(
             [[row.offer_id, row.language, row.text] for row in index.rows], ensure_ascii=False), encoding="utf-8")
         # The manifest goes last: a folder without one is never loaded.
@@ -332,14 +342,19 @@ def load_build(path: Path) -> OfferIndex:
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
         index = faiss.read_index(str(path / "offers.faiss"))
         topic_vectors = np.load(path / "topics.npy") if (path / "topics.npy").exists() else None
-    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        topic_model = None
+        if (path / "topic_model.npz").exists():
+            from knowledge.search.topics import TopicModel
+
+            topic_model = TopicModel.load(path / "topic_model.npz")
+    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
         raise IndexFileError(f"{path}: cannot read index files: {exc}") from exc
     for key in ("format_version", "model", "dimension", "fingerprint", "index_type", "rows"):
         if key not in manifest:
             raise IndexFileError(f"{path}: manifest lacks {key!r}")
     if manifest["format_version"] != FORMAT_VERSION:
         raise IndexFileError(f"{path}: index format {manifest['format_version']}, expected {FORMAT_VERSION}")
-    return OfferIndex(manifest, rows, vectors, index, path.resolve(), topic_vectors)
+    return OfferIndex(manifest, rows, vectors, index, path.resolve(), topic_vectors, topic_model)
 
 
 def staleness(manifest: dict | None, expected_fingerprint: str, model: str, dimension: int) -> str | None:
@@ -382,13 +397,21 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
         if progress:
             progress(done, len(rows))
 
-    from knowledge.search.topics import embed_descriptions
+    from knowledge.search.topics import TopicModel, embed_descriptions, topic_examples, topic_matrix
 
     vectors = embedder.passages([row.text for row in rows], progress=step)
     topic_vectors = embed_descriptions(embedder)
+    examples = topic_examples()
+    example_vectors = embedder.queries([text for text, _ in examples])
     embed_s = time.perf_counter() - started
+    started = time.perf_counter()
+    topics_of = {row.offer_id: catalogue.get(row.offer_id).topics for row in rows}
+    topic_model = TopicModel.fit(vectors, topic_matrix([topics_of[row.offer_id] for row in rows]), topic_vectors,
+                                 example_vectors, topic_matrix([topics for _, topics in examples]))
+    extra = {"embed_s": round(embed_s, 2), "topic_model_s": round(time.perf_counter() - started, 2),
+             "topic_examples": len(examples)}
     index = build_offer_index(rows, vectors, embedder.name, fingerprint(catalogue), index_type,
-                              extra={"embed_s": round(embed_s, 2)}, topic_vectors=topic_vectors)
+                              extra=extra, topic_vectors=topic_vectors, topic_model=topic_model)
     with _build_lock(Path(directory)):
         save_build(index, Path(directory))
     return index

@@ -180,6 +180,9 @@ def search_eval(
                           f"{row['bm25_hit@1']:.2f}", f"{row['bm25_hit@3']:.2f}", f"{row['ratio_hit@3']:.2f}",
                           f"{row['hybrid_mrr']:.2f}")
         out.print(table)
+        if results["cross_validated"]:
+            out.print(f"{results['cross_validated']} of these queries train the topic classifier: their topic "
+                      f"signal comes from a classifier fitted without them (5-fold cross-validation).")
     if tune:
         _tune(engine, queries)
 
@@ -221,10 +224,10 @@ def _tune(engine, queries) -> None:
                                 for lang, entry in outcome["results"].items())
         tiers = f"{w.municipality:.2f}/{w.neighbour:.2f}/{w.region:.2f}"
         out.print(f"  {key[0]:.3f} {key[1]:.3f} {key[2]:.3f}  lexical {w.lexical} topic {w.topic} "
-                  f"language {w.language} tiers {tiers} T {outcome['temperature']}  {per_language}"
+                  f"language {w.language} tiers {tiers}  {per_language}"
                   f"  nearby {local_rate(outcome['results']):.2f}", soft_wrap=True)
     best = outcomes[0][1]
-    out.print(f"Best: {best['weights']} temperature={best['temperature']}", soft_wrap=True)
+    out.print(f"Best: {best['weights']}", soft_wrap=True)
 
 
 def bench_search(

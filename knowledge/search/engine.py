@@ -10,16 +10,19 @@ For a message, its language and the citizen's municipality:
    lexical  BM25 of the message against the offer's rows in the message's language, divided by the
             best BM25 score among eligible rows (0..1)
    topic    the predicted probability of the offer's best topic, divided by the top topic's (0..1)
+            (the classifier in knowledge/search/topics.py)
    language 1 if the offer's staff or volunteers speak the citizen's language
-3. score = weights · features + the bonus of the offer's location tier; one hit per offer.
+3. score = weights · features + the bonus of the offer's location tier × its topic feature; one hit per
+   offer. The bonus is scaled by the topic match because nearness only helps an offer that fits the
+   need: unscaled, a COPD course in the next town outranked national smoking-cessation help.
 
 Location tiers: `municipality` (offered in the citizen's municipality) → `neighbour` (a bordering
 municipality) → `region` (elsewhere in the region, or a regional offer) → `national`. Local and
 regional offers elsewhere are not shown. Without a municipality only national offers are eligible.
 Each hit carries its tier and place, so a reply can say "nothing in Lemvig, here is one in Holstebro".
 
-The weights are chosen by `brobygger search-eval --tune` on knowledge/eval/dev_queries.yml (see
-knowledge/eval/README.md for the numbers behind them).
+The weights are chosen by `brobygger search-eval --tune` on knowledge/eval/dev_queries.yml, with the
+topic classifier cross-validated (see knowledge/eval/README.md for the numbers behind them).
 """
 
 from __future__ import annotations
@@ -49,9 +52,9 @@ class Weights:
     lexical: float = 0.1
     topic: float = 0.2
     language: float = 0.04
-    municipality: float = 0.18
-    neighbour: float = 0.12
-    region: float = 0.06
+    municipality: float = 0.09
+    neighbour: float = 0.06
+    region: float = 0.03
 
     def tier_bonus(self) -> np.ndarray:
         return np.asarray([self.municipality, self.neighbour, self.region, 0.0], dtype=np.float32)
@@ -105,17 +108,11 @@ class Candidates:
     text: str
     language: str
     location: Location
-    topic_sims: np.ndarray      # similarity of the message to each topic (TOPICS order)
+    topic_p: np.ndarray         # probability of each topic for the message (TOPICS order)
     offers: np.ndarray          # candidate offer numbers (index order)
     features: np.ndarray        # per candidate: dense, lexical, language match
     offer_topics: np.ndarray    # per candidate: bool per topic
     tiers: np.ndarray           # per candidate: tier code (0 municipality .. 3 national)
-
-
-def softmax(similarities: np.ndarray, temperature: float) -> np.ndarray:
-    logits = (similarities - similarities.max()) / temperature
-    weights = np.exp(logits)
-    return weights / weights.sum()
 
 
 class _LRU:
@@ -166,11 +163,15 @@ class OfferSearch:
                 raise ValueError(f"index row for offer {offer_id!r}, which is not in the catalogue (stale index)")
             self.offers.append(offer)
         self.lexical = lexical or LexicalIndex(index.rows)
-        if topic_model is None:
-            topic_model = TopicModel(embedder, vectors=index.topic_vectors)
-            topic_model.calibrate(index.vectors)
-        self.topic_model = topic_model
         self._prepare()
+        if topic_model is None:
+            topic_model = index.topic_model
+        if topic_model is None:  # an index built in memory without one (tests, benchmarks)
+            if index.topic_vectors is None:
+                raise ValueError("the index has neither a topic model nor topic vectors to fit one")
+            topic_model = TopicModel.fit(np.asarray(index.vectors, dtype=np.float32), self._topics[index.row_offer],
+                                         index.topic_vectors)
+        self.topic_model = topic_model
         self._query_cache = _LRU(1024)
         self._tier_cache = _LRU(32)
         self._nearby_cache = _LRU(32)
@@ -269,9 +270,9 @@ class OfferSearch:
         location = location or self.resolve_location(municipality, text)
         tier, allowed_rows, bitmap = self._tiers(location.municipality)
         query = self._query_vector(text)
-        topic_sims = self.topic_model.similarities(query)
+        topic_p = self.topic_model.predict(query)
         empty = np.zeros(0, dtype=np.int64)
-        found = Candidates(text, language, location, topic_sims, empty, np.zeros((0, 3), np.float32),
+        found = Candidates(text, language, location, topic_p, empty, np.zeros((0, 3), np.float32),
                            self._topics[empty], empty.astype(np.int8))
         if not allowed_rows.any():
             return found
@@ -323,17 +324,17 @@ class OfferSearch:
         found.tiers = tier[offers]
         return found
 
-    def rank(self, found: Candidates, weights: Weights | None = None, limit: int = 3, offset: int = 0,
-             temperature: float | None = None) -> list[tuple[int, float, dict]]:
+    def rank(self, found: Candidates, weights: Weights | None = None, limit: int = 3,
+             offset: int = 0) -> list[tuple[int, float, dict]]:
         """(candidate position, score, features) of the hits, best first."""
         weights = weights or self.weights
         if len(found.offers) == 0:
             return []
-        topic_p = softmax(found.topic_sims, temperature or self.topic_model.temperature)
-        topic = np.where(found.offer_topics, (topic_p / topic_p.max())[None, :], 0.0).max(axis=1)
+        relative = found.topic_p / max(float(found.topic_p.max()), 1e-9)
+        topic = np.where(found.offer_topics, relative[None, :], 0.0).max(axis=1)
         dense, lexical, language_match = found.features.T
         score = (weights.dense * dense + weights.lexical * lexical + weights.topic * topic
-                 + weights.language * language_match + weights.tier_bonus()[found.tiers])
+                 + weights.language * language_match + weights.tier_bonus()[found.tiers] * topic)
         order = np.lexsort((found.offers, -score))[offset:offset + limit]
         return [(int(k), float(score[k]), {
             "dense": round(float(dense[k]), 4), "lexical": round(float(lexical[k]), 4),
@@ -349,8 +350,7 @@ class OfferSearch:
             offer = self.offers[found.offers[k]]
             code = int(found.tiers[k])
             hits.append(Hit(offer, score, TIERS[code], self._place(offer, code, found.location), features))
-        topic_p = softmax(found.topic_sims, self.topic_model.temperature)
-        top_topics = [(TOPICS[i], float(topic_p[i])) for i in np.argsort(-topic_p)[:3]]
+        top_topics = [(TOPICS[i], float(found.topic_p[i])) for i in np.argsort(-found.topic_p)[:3]]
         return SearchResult(hits, found.language, found.location, top_topics)
 
     def _place(self, offer, code: int, location: Location) -> str | None:
