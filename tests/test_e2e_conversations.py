@@ -59,7 +59,7 @@ def test_greeting_need_and_place_lead_to_offers_in_the_citizens_language(live, l
     assert renderer.render("offers_next_steps", language).text in message["text"]
     for offer in message["offers"]:
         assert offer["title"] in message["text"]
-        assert offer["municipality"] is None or offer["scope"] == "local"
+        assert offer["municipality"] is None or offer["scope"] == "local"  # the key is always there
 
     conversation = conversation_of(live, conversation_id)
     stored = service.messages_of(live.services.store, conversation.id)

@@ -109,3 +109,15 @@ def test_a_crisis_is_answered_and_escalated_even_when_the_engine_is_down(client)
     with client.app.state.services.store.session() as session:
         conversation = session.scalar(select(Conversation).where(Conversation.external_id == "sos"))
         assert (conversation.state, conversation.priority) == ("queued", "urgent")
+
+
+def test_messages_leave_out_absent_offers_but_offers_keep_every_key(client):
+    from connectors.webchat.schemas import BotMessageOut
+
+    reply = post(client, conversation_id="c-shape", text="hej").json()
+    assert all("offers" not in m and "quick_replies" not in m for m in reply["messages"])
+    national = {"id": "a", "title": "t", "summary": "s", "topics": ["grief"], "municipality": None,
+                "languages": ["da"], "contact": None, "tier": "national"}
+    dumped = BotMessageOut(text="x", offers=[national]).model_dump()
+    assert "quick_replies" not in dumped
+    assert dumped["offers"][0]["municipality"] is None and dumped["offers"][0]["tier"] == "national"

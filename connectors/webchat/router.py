@@ -8,7 +8,7 @@ from connectors.webchat.schemas import BotMessageOut, WebchatMessageIn, WebchatR
 router = APIRouter(tags=["web chat"])
 
 
-@router.post("/api/webchat/messages", response_model=WebchatReply, response_model_exclude_none=True)
+@router.post("/api/webchat/messages", response_model=WebchatReply)
 async def post_message(body: WebchatMessageIn, request: Request) -> WebchatReply:
     services = request.app.state.services
     limit = services.settings.max_text_chars

@@ -1,6 +1,6 @@
 """Request and response shapes of the web chat API."""
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
 from bot.validation import check_language, check_text
 from knowledge.search.api import OfferOut
@@ -23,6 +23,14 @@ class BotMessageOut(BaseModel):
     text: str
     offers: list[OfferOut] | None = None
     quick_replies: list[str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_parts(self, handler):
+        # `offers` and `quick_replies` are left out when a message has none (DESIGN.md marks them
+        # optional); an offer's own empty fields stay, as null, so every Offer has the same keys.
+        data = handler(self)
+        return {key: value for key, value in data.items()
+                if value is not None or key not in ("offers", "quick_replies")}
 
 
 class WebchatReply(BaseModel):
