@@ -9,16 +9,20 @@ Pure Python that runs on 3.10 and 3.11: no imports from the app or from Rasa.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 FALLBACK_INTENT = "nlu_fallback"
 CRISIS_INTENT = "crisis"
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "rasa_components" / "pipeline" / "thresholds.json"
+# Calibration points this at an empty file so the bars being fitted are not shaped by the installed ones.
+THRESHOLDS_ENV = "BROBYGGER_THRESHOLDS_FILE"
 
 
-def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
+def load_thresholds(path: Path | None = None) -> dict[str, dict[str, float]]:
     """Per-language bars fitted by `brobygger calibrate` ({} before the first calibration)."""
+    path = Path(path or os.environ.get(THRESHOLDS_ENV) or THRESHOLDS_FILE)
     return json.loads(path.read_text())["languages"] if path.exists() else {}
 
 

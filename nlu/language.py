@@ -37,6 +37,13 @@ _ARABIC_DIGITS = re.compile("[٠-٩]")
 MIN_ARABIC_LETTERS = 3
 _TURKISH_ONLY = re.compile(r"[ğşıİ]")
 _DANISH_ONLY = re.compile(r"[æøåÆØÅ]")
+# Danish words that Somali, Turkish, Arabic and Farsi speakers in Denmark write inside their own
+# language ("lægen ma fahmo…", "kommune'den mektup geldi"): with the place names that carry æ/ø/å
+# they say where someone lives, not which language they write. Word stems, matched at a word's start.
+DANISH_LOANWORDS = ("kommune", "jobcenter", "læge", "laege", "kontanthjælp", "herberg", "socialrådgiv",
+                    "hjemmehjælp", "sundhedspleje", "tolk", "pårørende", "boligstøtte", "boligselskab",
+                    "sygehus", "hospital", "borger", "skat", "mødregruppe", "krisecenter", "gældsrådgiv")
+_WORD_EDGE = re.compile(r"^\W+|\W+$")
 
 
 # Below this many letters a message ("ok", "tak", "salaam") is too short to switch a conversation's language.
@@ -112,8 +119,19 @@ class LanguageIdentifier:
             return Guess("ar", 0.97, letters)
         if candidates == LATIN_SCRIPT and _TURKISH_ONLY.search(text):
             return Guess("tr", 0.99, letters)
-        if candidates == LATIN_SCRIPT and _DANISH_ONLY.search(text):
-            return Guess("da", 0.95, letters)
+        if candidates == LATIN_SCRIPT:
+            # The words around embedded Danish words and place names decide, when there are enough
+            # of them and they clearly point elsewhere; otherwise æ/ø/å mean Danish.
+            rest = without_danish_words(text)
+            if rest != text and len(_LATIN_CHARS.findall(rest)) >= MIN_LETTERS_TO_SWITCH:
+                guess = self._naive_bayes(rest, candidates, letters)
+                if guess.language not in (None, "da") and guess.confidence >= 0.9:
+                    return guess
+            if _DANISH_ONLY.search(text):
+                return Guess("da", 0.95, letters)
+        return self._naive_bayes(text, candidates, letters)
+
+    def _naive_bayes(self, text: str, candidates: tuple[str, ...], letters: int) -> Guess:
         grams = self._grams(text)
         scores: dict[str, float] = {}
         for language in candidates:
@@ -130,6 +148,17 @@ class LanguageIdentifier:
         temperature = max(1.0, len(grams) / 12)
         norm = sum(math.exp((s - scores[best]) / temperature) for s in scores.values())
         return Guess(best, 1.0 / norm, letters)
+
+
+def without_danish_words(text: str) -> str:
+    """The text without words that have æ/ø/å or start like a common Danish loanword."""
+    kept = []
+    for word in text.split():
+        bare = _WORD_EDGE.sub("", word).lower()
+        if _DANISH_ONLY.search(bare) or bare.startswith(DANISH_LOANWORDS):
+            continue
+        kept.append(word)
+    return " ".join(kept)
 
 
 def choose_language(guess: Guess, current: str | None, default: str) -> str:

@@ -21,6 +21,21 @@ def test_language_of_ordinary_messages(text, language):
     assert default_identifier().identify(text).language == language
 
 
+@pytest.mark.parametrize("text, language", [
+    # Danish words and place names inside another language do not make the message Danish.
+    ("lægen ma fahmo waxaan leeyahay, turjubaan sidee loo helaa", "so"),
+    ("guri ma haysto, herberg København xaggee ku yaal", "so"),
+    ("kommune'den mektup geldi kontanthjælp kesilecekmis", "tr"),
+    ("Brøndby'de ev sahibi beni evden cikarmak istiyor", "tr"),
+    # ... while Danish with the same words stays Danish.
+    ("jeg forstår ikke brevet fra kommunen om kontanthjælp", "da"),
+    ("lægen siger jeg skal tabe mig, findes der et hold i Brøndby", "da"),
+    ("pårørende", "da"),
+])
+def test_embedded_danish_words_do_not_decide_the_language(text, language):
+    assert default_identifier().identify(text).language == language
+
+
 def test_no_language_signal_in_numbers_or_emoji():
     assert default_identifier().identify("2200").language is None
     assert default_identifier().identify("👍🙏").language is None

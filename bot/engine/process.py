@@ -168,13 +168,13 @@ def start_server(settings: Settings, model: Path, token: str, action_token: str,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def parse_batch(settings: Settings, model: Path, items: list[dict]) -> list[dict]:
+def parse_batch(settings: Settings, model: Path, items: list[dict], env: dict[str, str] | None = None) -> list[dict]:
     """Parse many {"text", "language"} items with a model, in Rasa's environment, without a server."""
     with tempfile.TemporaryDirectory(prefix="brobygger-parse-") as tmp:
         source, target = Path(tmp) / "in.json", Path(tmp) / "out.json"
         source.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         result = subprocess.run(rasa_command(settings, "batch_parse", str(model), str(source), str(target)),
-                                cwd=REPO_ROOT, env=engine_env(settings), capture_output=True, text=True)
+                                cwd=REPO_ROOT, env=engine_env(settings, env), capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"batch parse failed:\n{result.stderr[-3000:]}")
         return json.loads(target.read_text(encoding="utf-8"))
