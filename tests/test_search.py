@@ -504,3 +504,15 @@ def test_ivf_index_and_filtered_nearby_search_agree_with_flat(full, embedder, mo
         expected = [h.offer.id for h in flat_search.search(LONELY_IN_LEMVIG, municipality, limit=1, language="da")]
         got = [h.offer.id for h in ivf_search.search(LONELY_IN_LEMVIG, municipality, limit=1, language="da")]
         assert got == expected
+
+
+def test_every_topic_has_citizen_words_in_the_five_languages():
+    from knowledge.search.topics import TOPICS, topic_words
+
+    covered = {topic for _, topic in topic_words()}
+    assert covered == set(TOPICS)
+    import yaml
+
+    document = yaml.safe_load(Path("knowledge/search/topics.yml").read_text(encoding="utf-8"))
+    for topic, entry in document.items():
+        assert {"da", "ar", "so", "tr", "fa"} <= set(entry["words"]), topic

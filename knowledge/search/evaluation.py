@@ -110,7 +110,7 @@ def _fold(text: str) -> int:
 
 def cross_validate_topics(search: OfferSearch, queries: list[Query], prepared: list[Candidates]) -> int:
     """Give the queries that are topic training examples out-of-fold topic probabilities; how many."""
-    from knowledge.search.topics import TopicModel, topic_examples, topic_matrix
+    from knowledge.search.topics import TopicModel, topic_examples, topic_matrix, topic_words
 
     examples = topic_examples()
     known = {text for text, _ in examples}
@@ -120,11 +120,14 @@ def cross_validate_topics(search: OfferSearch, queries: list[Query], prepared: l
     vectors = search.embedder.queries([text for text, _ in examples])
     labels = topic_matrix([topics for _, topics in examples])
     folds = np.asarray([_fold(text) for text, _ in examples])
+    words = topic_words()
+    word_vectors = search.embedder.queries([text for text, _ in words]) if words else None
+    word_topics = topic_matrix([[topic] for _, topic in words])
     offer_vectors = np.asarray(search.index.vectors, dtype=np.float32)
     offer_topics = search._topics[search.index.row_offer]
     for k in range(FOLDS):
         model = TopicModel.fit(offer_vectors, offer_topics, search.index.topic_vectors,
-                               vectors[folds != k], labels[folds != k])
+                               vectors[folds != k], labels[folds != k], word_vectors, word_topics)
         for i in inside:
             if _fold(queries[i].text) == k:
                 prepared[i].topic_p = model.predict(search._query_vector(queries[i].text))

@@ -6,6 +6,8 @@ trained on three kinds of labelled vectors in the same embedding space:
 * citizen-style development queries with their expected topics (knowledge/eval/dev_queries.yml,
   embedded as queries; weight EXAMPLE_WEIGHT),
 * every topic description in six languages (weight DESCRIPTION_WEIGHT),
+* the words citizens use for each topic in each language (`words` in topics.yml: "sonkorow",
+  "borç", "ديون"; embedded as queries; weight WORDS_WEIGHT),
 * the offer rows with their offers' topics (a regular sample of at most MAX_OFFER_ROWS; weight
   OFFER_ROW_WEIGHT, since an offer's topics describe the offer, not any one need).
 
@@ -27,13 +29,13 @@ from bot import SUPPORTED_LANGUAGES
 from knowledge.topics import TOPICS  # the topic vocabulary of DESIGN.md
 
 __all__ = ["TOPICS", "TOPICS_FILE", "TOPIC_EXAMPLES_FILE", "TopicModel", "embed_descriptions", "topic_descriptions",
-           "topic_examples", "topic_labels", "topic_matrix"]
+           "topic_examples", "topic_labels", "topic_matrix", "topic_words"]
 
 TOPICS_FILE = Path(__file__).resolve().parent / "topics.yml"
 TOPIC_EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "eval" / "dev_queries.yml"
 # Chosen by 5-fold cross-validation on the development queries (knowledge/eval/README.md).
 CLASSIFIER_C = 16.0
-EXAMPLE_WEIGHT, DESCRIPTION_WEIGHT, OFFER_ROW_WEIGHT = 2.0, 1.0, 0.3
+EXAMPLE_WEIGHT, DESCRIPTION_WEIGHT, WORDS_WEIGHT, OFFER_ROW_WEIGHT = 2.0, 1.0, 1.0, 0.3
 MAX_OFFER_ROWS = 6000
 
 
@@ -44,6 +46,11 @@ def _document() -> dict:
     if set(document) != set(TOPICS):
         raise ValueError(f"{TOPICS_FILE}: topics {sorted(set(document) ^ set(TOPICS))} differ from DESIGN.md's list")
     for topic, entry in document.items():
+        words = entry.get("words") or {}
+        phrases_ok = all(isinstance(items, list) and all(isinstance(w, str) and w.strip() for w in items)
+                         for items in words.values())
+        if set(words) - set(SUPPORTED_LANGUAGES) or not phrases_ok:
+            raise ValueError(f"{TOPICS_FILE}: {topic}.words must map languages to lists of phrases")
         for part in ("label", "description"):
             missing = [lang for lang in SUPPORTED_LANGUAGES if not (entry.get(part) or {}).get(lang)]
             if missing:
@@ -65,6 +72,12 @@ def embed_descriptions(embedder) -> np.ndarray:
     """Vectors of every description (with its label in front, so a one-word message meets the label)."""
     labels = topic_labels()
     return embedder.passages([f"{labels[topic][lang]}: {text}" for topic, lang, text in topic_descriptions()])
+
+
+def topic_words() -> list[tuple[str, str]]:
+    """(words, topic): the short phrases citizens use for each topic, every language (topics.yml `words`)."""
+    return [(text, topic) for topic, entry in _document().items()
+            for texts in (entry.get("words") or {}).values() for text in texts]
 
 
 def topic_examples(path: Path = TOPIC_EXAMPLES_FILE) -> list[tuple[str, tuple[str, ...]]]:
@@ -102,6 +115,7 @@ class TopicModel:
     @classmethod
     def fit(cls, offer_vectors: np.ndarray, offer_topics: np.ndarray, description_vectors: np.ndarray,
             example_vectors: np.ndarray | None = None, example_topics: np.ndarray | None = None,
+            word_vectors: np.ndarray | None = None, word_topics: np.ndarray | None = None,
             c: float = CLASSIFIER_C) -> TopicModel:
         from sklearn.linear_model import LogisticRegression
 
@@ -111,6 +125,8 @@ class TopicModel:
                   topic_matrix([[topic] for topic, _, _ in topic_descriptions()]), DESCRIPTION_WEIGHT)]
         if example_vectors is not None and len(example_vectors):
             parts.append((np.asarray(example_vectors, dtype=np.float32), example_topics, EXAMPLE_WEIGHT))
+        if word_vectors is not None and len(word_vectors):
+            parts.append((np.asarray(word_vectors, dtype=np.float32), word_topics, WORDS_WEIGHT))
         x = np.concatenate([part[0] for part in parts])
         y = np.concatenate([part[1] for part in parts])
         weight = np.concatenate([np.full(len(part[0]), part[2], dtype=np.float32) for part in parts])
