@@ -397,22 +397,18 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
         if progress:
             progress(done, len(rows))
 
-    from knowledge.search.topics import TopicModel, embed_descriptions, topic_examples, topic_matrix, topic_words
+    from knowledge.search.topics import LabelledQueries, TopicModel, embed_descriptions, topic_matrix
 
     vectors = embedder.passages([row.text for row in rows], progress=step)
     topic_vectors = embed_descriptions(embedder)
-    examples = topic_examples()
-    example_vectors = embedder.queries([text for text, _ in examples])
-    words = topic_words()
-    word_vectors = embedder.queries([text for text, _ in words]) if words else None
+    queries = LabelledQueries.embed(embedder)
     embed_s = time.perf_counter() - started
     started = time.perf_counter()
     topics_of = {row.offer_id: catalogue.get(row.offer_id).topics for row in rows}
     topic_model = TopicModel.fit(vectors, topic_matrix([topics_of[row.offer_id] for row in rows]), topic_vectors,
-                                 example_vectors, topic_matrix([topics for _, topics in examples]),
-                                 word_vectors, topic_matrix([[topic] for _, topic in words]))
+                                 queries)
     extra = {"embed_s": round(embed_s, 2), "topic_model_s": round(time.perf_counter() - started, 2),
-             "topic_examples": len(examples)}
+             "topic_examples": len(queries.example_texts)}
     index = build_offer_index(rows, vectors, embedder.name, fingerprint(catalogue), index_type,
                               extra=extra, topic_vectors=topic_vectors, topic_model=topic_model)
     with _build_lock(Path(directory)):

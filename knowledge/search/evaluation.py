@@ -110,35 +110,30 @@ def _fold(text: str) -> int:
 
 def cross_validate_topics(search: OfferSearch, queries: list[Query], prepared: list[Candidates]) -> int:
     """Give the queries that are topic training examples out-of-fold topic probabilities; how many."""
-    from knowledge.search.topics import TopicModel, topic_examples, topic_matrix, topic_words
+    from knowledge.search.topics import LabelledQueries, TopicModel, topic_examples
 
-    examples = topic_examples()
-    known = {text for text, _ in examples}
+    known = {text for text, _ in topic_examples()}
     inside = [i for i, query in enumerate(queries) if query.text in known]
     if not inside:
         return 0
-    vectors = search.embedder.queries([text for text, _ in examples])
-    labels = topic_matrix([topics for _, topics in examples])
-    folds = np.asarray([_fold(text) for text, _ in examples])
-    words = topic_words()
-    word_vectors = search.embedder.queries([text for text, _ in words]) if words else None
-    word_topics = topic_matrix([[topic] for _, topic in words])
+    training = LabelledQueries.embed(search.embedder)
+    folds = np.asarray([_fold(text) for text in training.example_texts])
     offer_vectors = np.asarray(search.index.vectors, dtype=np.float32)
     offer_topics = search._topics[search.index.row_offer]
     for k in range(FOLDS):
         model = TopicModel.fit(offer_vectors, offer_topics, search.index.topic_vectors,
-                               vectors[folds != k], labels[folds != k], word_vectors, word_topics)
+                               training.examples_where(folds != k))
         for i in inside:
             if _fold(queries[i].text) == k:
                 prepared[i].topic_p = model.predict(search._query_vector(queries[i].text))
     return len(inside)
 
 
-def prepare(search: OfferSearch, queries: list[Query]) -> list[Candidates]:
-    """Every query's candidates (topic probabilities cross-validated where the query is a training example)."""
+def prepare(search: OfferSearch, queries: list[Query]) -> tuple[list[Candidates], int]:
+    """Every query's candidates (topic probabilities cross-validated where the query is a training
+    example), and how many were cross-validated."""
     prepared = [search.candidates(q.text, q.language, q.municipality) for q in queries]
-    cross_validate_topics(search, queries, prepared)
-    return prepared
+    return prepared, cross_validate_topics(search, queries, prepared)
 
 
 def score(search: OfferSearch, queries: list[Query], prepared: list[Candidates],
@@ -162,8 +157,7 @@ def score(search: OfferSearch, queries: list[Query], prepared: list[Candidates],
 
 def evaluate(search: OfferSearch, queries: list[Query], weights: Weights | None = None) -> dict:
     """{"hybrid": {lang: LanguageScore}, "bm25": {...}} on the same prepared candidates."""
-    prepared = [search.candidates(q.text, q.language, q.municipality) for q in queries]
-    cross_validated = cross_validate_topics(search, queries, prepared)
+    prepared, cross_validated = prepare(search, queries)
     return {"hybrid": score(search, queries, prepared, weights or search.weights),
             "bm25": score(search, queries, prepared, BM25_ONLY), "cross_validated": cross_validated}
 
@@ -206,7 +200,7 @@ def tune(search: OfferSearch, queries: list[Query], base: Weights = DEFAULT_WEIG
     objective averaged over the setting and its grid neighbours (±1 step in every weight): a setting
     wins when it sits on a plateau, not on a lucky spike. Then the setting's own objective and MRR,
     and last the larger staff-language boost (wanted whenever it costs nothing)."""
-    prepared = prepare(search, queries)
+    prepared, _ = prepare(search, queries)
     axes = list(GRID.values())
     points = {}
     for position in itertools.product(*(range(len(axis)) for axis in axes)):

@@ -19,6 +19,7 @@ weights are stored with the index build (topic_model.npz), so a query costs one 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,8 +29,8 @@ import yaml
 from bot import SUPPORTED_LANGUAGES
 from knowledge.topics import TOPICS  # the topic vocabulary of DESIGN.md
 
-__all__ = ["TOPICS", "TOPICS_FILE", "TOPIC_EXAMPLES_FILE", "TopicModel", "embed_descriptions", "topic_descriptions",
-           "topic_examples", "topic_labels", "topic_matrix", "topic_words"]
+__all__ = ["TOPICS", "TOPICS_FILE", "TOPIC_EXAMPLES_FILE", "LabelledQueries", "TopicModel", "embed_descriptions",
+           "topic_descriptions", "topic_examples", "topic_labels", "topic_matrix", "topic_words"]
 
 TOPICS_FILE = Path(__file__).resolve().parent / "topics.yml"
 TOPIC_EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "eval" / "dev_queries.yml"
@@ -103,6 +104,30 @@ def topic_matrix(topic_lists) -> np.ndarray:
     return matrix
 
 
+@dataclass(frozen=True)
+class LabelledQueries:
+    """The query-side training data, embedded: development queries (with their texts, for folds) and
+    the citizen words per topic."""
+
+    example_texts: tuple[str, ...]
+    example_vectors: np.ndarray
+    example_topics: np.ndarray
+    word_vectors: np.ndarray
+    word_topics: np.ndarray
+
+    @classmethod
+    def embed(cls, embedder) -> LabelledQueries:
+        examples, words = topic_examples(), topic_words()
+        return cls(tuple(text for text, _ in examples), embedder.queries([text for text, _ in examples]),
+                   topic_matrix([topics for _, topics in examples]), embedder.queries([text for text, _ in words]),
+                   topic_matrix([[topic] for _, topic in words]))
+
+    def examples_where(self, keep: np.ndarray) -> LabelledQueries:
+        """The same data with only the development queries where `keep` is true (cross-validation)."""
+        return replace(self, example_texts=tuple(t for t, k in zip(self.example_texts, keep, strict=True) if k),
+                       example_vectors=self.example_vectors[keep], example_topics=self.example_topics[keep])
+
+
 class TopicModel:
     """Per-topic probabilities for a query vector (one logistic regression per topic)."""
 
@@ -114,19 +139,17 @@ class TopicModel:
 
     @classmethod
     def fit(cls, offer_vectors: np.ndarray, offer_topics: np.ndarray, description_vectors: np.ndarray,
-            example_vectors: np.ndarray | None = None, example_topics: np.ndarray | None = None,
-            word_vectors: np.ndarray | None = None, word_topics: np.ndarray | None = None,
-            c: float = CLASSIFIER_C) -> TopicModel:
+            queries: LabelledQueries | None = None, c: float = CLASSIFIER_C) -> TopicModel:
         from sklearn.linear_model import LogisticRegression
 
         step = max(1, int(np.ceil(len(offer_vectors) / MAX_OFFER_ROWS)))
         parts = [(np.asarray(offer_vectors[::step], dtype=np.float32), offer_topics[::step], OFFER_ROW_WEIGHT),
                  (np.asarray(description_vectors, dtype=np.float32),
                   topic_matrix([[topic] for topic, _, _ in topic_descriptions()]), DESCRIPTION_WEIGHT)]
-        if example_vectors is not None and len(example_vectors):
-            parts.append((np.asarray(example_vectors, dtype=np.float32), example_topics, EXAMPLE_WEIGHT))
-        if word_vectors is not None and len(word_vectors):
-            parts.append((np.asarray(word_vectors, dtype=np.float32), word_topics, WORDS_WEIGHT))
+        if queries is not None:
+            parts += [(np.asarray(vectors, dtype=np.float32), topics, weight) for vectors, topics, weight in (
+                (queries.example_vectors, queries.example_topics, EXAMPLE_WEIGHT),
+                (queries.word_vectors, queries.word_topics, WORDS_WEIGHT)) if len(vectors)]
         x = np.concatenate([part[0] for part in parts])
         y = np.concatenate([part[1] for part in parts])
         weight = np.concatenate([np.full(len(part[0]), part[2], dtype=np.float32) for part in parts])
