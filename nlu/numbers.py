@@ -45,6 +45,8 @@ def _table(entries: dict[int, tuple[str, ...]]) -> dict[str, int]:
 _ORDINAL_WORDS = _table(_ORDINALS)
 _CARDINAL_WORDS = _table(_CARDINALS)
 _DIGITS = re.compile(r"(?<!\d)(\d{1,2})(?!\d)")
+# A message that is only a list number: "2", "2.", " ٢ ", "۲)".
+_BARE_NUMBER = re.compile(r"\s*\d{1,2}\s*[.)]?\s*")
 
 
 def _forms(token: str) -> list[str]:
@@ -76,3 +78,8 @@ def offer_number(text: str) -> int | None:
                 if form in _CARDINAL_WORDS:
                     return _CARDINAL_WORDS[form]
     return None
+
+
+def is_bare_number(text: str) -> bool:
+    """True when the message is nothing but a one- or two-digit number (in any script)."""
+    return _BARE_NUMBER.fullmatch(fold(text)) is not None

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlu.numbers import LAST, offer_number
+from nlu.numbers import LAST, is_bare_number, offer_number
 
 
 @pytest.mark.parametrize(("text", "number"), [
@@ -21,3 +21,9 @@ def test_ordinals_and_numbers(text, number):
                                   "to af mine venner", "iki çocuğum var"])
 def test_no_number_where_none_is_meant(text):
     assert offer_number(text) is None
+
+
+@pytest.mark.parametrize("text, bare", [("2", True), (" ٢ ", True), ("۲)", True), ("3.", True), ("12", True),
+                                        ("123", False), ("nummer 2", False), ("2 børn", False), ("", False)])
+def test_a_bare_list_number_is_recognised_in_any_script(text, bare):
+    assert is_bare_number(text) is bare

@@ -7,7 +7,6 @@ guesses an intent for keyboard mashing.
 """
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
@@ -18,11 +17,11 @@ from bot.engine.client import EngineError
 from bot.i18n.render import RenderedMessage
 from bot.services import Services
 from nlu.language import choose_language
-from nlu.normalise import clean, fold
+from nlu.normalise import clean
+from nlu.numbers import is_bare_number
 
 log = logging.getLogger(__name__)
 
-_BARE_NUMBER = re.compile(r"\s*\d{1,2}\s*[.)]?\s*")
 TECHNICAL_PROBLEM = {"custom": {"key": "technical_problem"}}
 CRISIS_REPLY = {"custom": {"key": "crisis"}}
 
@@ -57,7 +56,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     )
 
     forced = "crisis" if crisis else ("nlu_fallback" if services.gibberish.is_gibberish(text) else None)
-    if forced is None and _BARE_NUMBER.fullmatch(fold(text)):
+    if forced is None and is_bare_number(text):
         # "2" (or "٢", "۲") after a list means "tell me about number 2"; no model needs to guess that.
         forced = "offer_details"
     metadata = turn_metadata(turn_language)
