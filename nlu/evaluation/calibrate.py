@@ -77,6 +77,16 @@ def generated_nonsense(count: int, seed: int = 7) -> list[str]:
     return texts
 
 
+def predictions(ranked: list[tuple[str, float]], threshold: float) -> list[str]:
+    """The intent acted on at a threshold: the top intent, or fallback under the threshold."""
+    return [intent if confidence >= threshold else FALLBACK for intent, confidence in ranked]
+
+
+def nonsense_rejected(truth: list[str], predicted: list[str]) -> int:
+    """Nonsense (truth: fallback) that went to fallback or out_of_scope."""
+    return sum(t == FALLBACK and p in (FALLBACK, OUT_OF_SCOPE) for t, p in zip(truth, predicted, strict=True))
+
+
 def best_threshold(truth: list[str], ranked: list[tuple[str, float]]) -> tuple[float, float]:
     """The threshold with the highest macro-F1 among those that reject at least NONSENSE_REJECTION of the
     nonsense (ties: the lowest); if none does, the one that rejects the most."""
@@ -84,10 +94,9 @@ def best_threshold(truth: list[str], ranked: list[tuple[str, float]]) -> tuple[f
     nonsense = sum(t == FALLBACK for t in truth)
     scored = []
     for threshold in CANDIDATES:
-        predicted = [intent if confidence >= threshold else FALLBACK for intent, confidence in ranked]
+        predicted = predictions(ranked, threshold)
         score = f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)
-        rejected = sum(t == FALLBACK and p in (FALLBACK, OUT_OF_SCOPE) for t, p in zip(truth, predicted, strict=True))
-        scored.append((threshold, score, rejected / nonsense if nonsense else 1.0))
+        scored.append((threshold, score, nonsense_rejected(truth, predicted) / nonsense if nonsense else 1.0))
     allowed = [entry for entry in scored if entry[2] >= NONSENSE_REJECTION]
     if not allowed:
         most = max(entry[2] for entry in scored)
@@ -164,17 +173,16 @@ def calibrate(settings: Settings, on_start=None, model_path: Path | None = None)
         # Intent thresholds: validation examples and nonsense only (the crisis development set is hard
         # on purpose and would drag every threshold towards the crisis intent's own problem).
         intents_only = [(t, r) for t, r, dev in zip(truth, ranked, from_dev, strict=True) if not dev]
-        threshold, score = best_threshold([t for t, _ in intents_only], [r for _, r in intents_only])
+        intent_truth, intent_ranked = [t for t, _ in intents_only], [r for _, r in intents_only]
+        threshold, score = best_threshold(intent_truth, intent_ranked)
         bar, crisis_report = crisis_threshold(truth, ranked)
+        predicted = predictions(intent_ranked, threshold)
         # The commonest mistakes at the chosen threshold, to read next to the F1.
-        mistakes = Counter(f"{t} -> {intent if confidence >= threshold else FALLBACK}"
-                           for t, (intent, confidence) in intents_only
-                           if (intent if confidence >= threshold else FALLBACK) != t)
+        mistakes = Counter(f"{t} -> {p}" for t, p in zip(intent_truth, predicted, strict=True) if p != t)
         per_language[language] = {"threshold": threshold, "crisis_threshold": bar,
                                   "validation_macro_f1": round(score, 4), "n": len(intents_only), **crisis_report,
-                                  "nonsense_n": sum(t == FALLBACK for t, _ in intents_only),
-                                  "nonsense_rejected": sum(t == FALLBACK and (c < threshold or i == OUT_OF_SCOPE)
-                                                           for t, (i, c) in intents_only),
+                                  "nonsense_n": intent_truth.count(FALLBACK),
+                                  "nonsense_rejected": nonsense_rejected(intent_truth, predicted),
                                   "commonest_mistakes": dict(mistakes.most_common(8))}
 
     document = {
