@@ -345,6 +345,8 @@ class Offer(BaseModel):
             "languages": self.languages,
             "contact": self.contact.best(),
             "address": self.address,
+            "hours": self.hours,
+            "cost": self.cost,
             "how_to_join": self.localized("how_to_join", language) or None,
             "last_verified": self.last_verified.isoformat() if self.last_verified else None,
             "verified": self.verified,

@@ -42,12 +42,16 @@ def test_catalogue_is_complete_with_no_fuzzy_entries_and_same_placeholders(langu
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
-def test_welcome_is_rendered_in_the_language_with_the_retention_period(renderer, language):
-    text = renderer.render("welcome", language).text
-    assert text != "welcome" and "{" not in text
-    assert "180" in text and "STOP" in text
+def test_welcome_and_privacy_notice_are_in_the_language_with_the_retention_period(renderer, language):
+    welcome = renderer.render("welcome", language).text
+    notice = renderer.render("privacy_notice", language)
+    assert "{" not in welcome + notice.text
+    assert "180" in notice.text and "STOP" in notice.text
     if language != "en":
-        assert text != renderer.render("welcome", "en").text
+        assert welcome != renderer.render("welcome", "en").text
+    # Every other language is offered as a button, in its own script.
+    assert len(notice.quick_replies) == len(SUPPORTED_LANGUAGES) - 1
+    assert renderer.language_name(language, language) not in notice.quick_replies
 
 
 def test_scripts_match_the_language(renderer):
@@ -126,6 +130,18 @@ def test_offer_details_formats_the_date_for_the_locale(renderer):
     turkish = renderer.render("offer_details", "tr", {"offer": detail}).text
     assert "15. januar 2024" in danish
     assert "15 Ocak 2024" in turkish
+
+
+def test_offer_details_give_address_hours_cost_and_how_to_join(renderer):
+    detail = dict(offer(1, ["da"]), how_to_join="Ring først", address="Gellerupparken 1, 8220 Brabrand",
+                  hours="tirsdag 10-12", cost="free", last_verified="2024-01-15")
+    text = renderer.render("offer_details", "en", {"offer": detail}).text
+    assert text.splitlines() == ["Offer 1", "A group", "Address: Gellerupparken 1, 8220 Brabrand",
+                                 "Open: tirsdag 10-12", "Free", "How to join: Ring først", "Contact: 70 10 10 10",
+                                 "Last checked: January 15, 2024"]
+    # Unknown facts leave no empty label behind.
+    bare = renderer.render("offer_details", "en", {"offer": dict(offer(2, ["da"]), cost="unknown")}).text
+    assert "Address" not in bare and "Open" not in bare and "Free" not in bare
 
 
 def test_language_menu_lists_languages_in_their_own_script(renderer):

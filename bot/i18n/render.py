@@ -4,10 +4,12 @@ Texts live in gettext catalogues bot/locales/<lang>/LC_MESSAGES/messages.po; tra
 ordinary .po tooling. Babel supplies plural rules, list and date formatting and language names.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel import Locale
 from babel.dates import format_date
@@ -17,6 +19,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from bot import SUPPORTED_LANGUAGES
+from bot.i18n import bidi, sms
+from nlu.keywords import answer_key
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -42,6 +46,12 @@ class RenderedMessage:
     offers: list[dict] | None = None
     quick_replies: list[str] | None = None
     key: str | None = None
+    # Answers this message invites, folded (nlu.normalise.fold) -> {"intent", "text"?}: a quick reply,
+    # "1"/"2", or a keyword it tells the citizen to write. The turn pipeline reads them back from the
+    # stored message when the next citizen message arrives, so that answer needs no model.
+    choices: dict[str, dict] | None = None
+    # What kind of answer the message asks for ("place"), so a short answer is read as one.
+    expects: str | None = None
 
 
 class _SafeArgs(dict):
@@ -49,6 +59,32 @@ class _SafeArgs(dict):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+# Intents a "did you mean …?" may offer, in the order used to fill up to two suggestions.
+SUGGESTIBLE_INTENTS = ("seek_support", "request_human", "help", "more_results", "choose_language")
+# How short an offer's summary becomes, step by step, until an SMS fits its segment budget (0: none).
+SMS_SUMMARY_LIMITS = (None, 100, 70, 45, 25, 0)
+
+
+@dataclass(frozen=True)
+class DetailLimits:
+    """One step of shortening an offer's details for SMS (None: in full; 0: left out)."""
+
+    summary: int | None = None
+    hours: int | None = None
+    how_to_join: int | None = None
+    web_host_only: bool = False  # a deep link becomes its site ("halsnaes.dk"), which the citizen can open
+
+
+SMS_DETAIL_LIMITS = (
+    DetailLimits(),
+    DetailLimits(summary=100, hours=60),
+    DetailLimits(summary=60, hours=40, web_host_only=True),
+    DetailLimits(summary=0, hours=40, how_to_join=100, web_host_only=True),
+    DetailLimits(summary=0, hours=0, how_to_join=60, web_host_only=True),
+    DetailLimits(summary=0, hours=0, how_to_join=30, web_host_only=True),
+)
 
 
 @dataclass
@@ -85,66 +121,189 @@ class Renderer:
         return format_date(value, format="long", locale=language)
 
     # -- message keys -----------------------------------------------------------------------------
-    def render(self, key: str, language: str, args: dict[str, Any] | None = None) -> RenderedMessage:
+    def render(self, key: str, language: str, args: dict[str, Any] | None = None,
+               channel: str = "web") -> RenderedMessage:
+        """One message in the language, shaped for the channel ("web" or "sms").
+
+        SMS gets plain text that fits the language's segment budget (bot.i18n.sms): offer summaries are
+        shortened until it fits. Arabic and Farsi get direction marks (bot.i18n.bidi) on every channel.
+        """
         args = dict(args or {})
         composite = getattr(self, f"_render_{key}", None)
-        if composite is not None:
-            return composite(language, args)
-        return RenderedMessage(text=self.text(key, language, **args), key=key)
+        if composite is None:
+            message = RenderedMessage(text=self.text(key, language, **args), key=key)
+        else:
+            message = composite(language, args, channel)
+        message.text = self._finish(message.text, language, channel)
+        return message
 
-    def _render_offer_list(self, language: str, args: dict[str, Any]) -> RenderedMessage:
+    def _finish(self, text: str, language: str, channel: str) -> str:
+        text = bidi.protect(text, language)
+        return sms.for_sms(text, language) if channel == "sms" else text
+
+    def _fitted(self, build: Callable[[Any], str], language: str, channel: str, steps: tuple) -> str:
+        """`build(step)` with the first (fullest) step whose SMS fits the budget; web gets the first."""
+        if channel != "sms":
+            return build(steps[0])
+        for step in steps:
+            text = build(step)
+            if sms.cost(self._finish(text, language, channel)).segments <= sms.budget(language):
+                return text
+        return text
+
+    def _choice_label(self, intent: str, language: str) -> str:
+        return self.text(f"choice_{intent}", language)
+
+    def _render_privacy_notice(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        # Other languages as buttons in their own script; by SMS, the language keyword it names opens the
+        # menu (nlu.keywords).
+        names = self.own_language_names()
+        choices = {answer_key(name): {"intent": "choose_language", "text": name} for name in names}
+        return RenderedMessage(text=self.text("privacy_notice", language, **args), key="privacy_notice",
+                               quick_replies=[n for n, code in zip(names, SUPPORTED_LANGUAGES, strict=True)
+                                              if code != language],
+                               choices=choices)
+
+    def _render_ask_municipality(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        return self._place_question("ask_municipality", language, args)
+
+    def _render_place_unknown(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        return self._place_question("place_unknown", language, args)
+
+    def _place_question(self, key: str, language: str, args: dict[str, Any]) -> RenderedMessage:
+        # "No" means: search all of Denmark (validate_search_form reads it as deny).
+        no = answer_key(self.text("choice_no", language))
+        return RenderedMessage(text=self.text(key, language, **args), key=key, expects="place",
+                               choices={no: {"intent": "deny"}})
+
+    def _render_offer_list(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
         offers: list[dict] = args.get("offers", [])
         start = int(args.get("start", 1))
         # Searched around a municipality: say when nothing is in it, and where each other offer is
         # ("nothing in Lemvig, here is one in Holstebro"). Without one, every offer is national.
         municipality = args.get("municipality")
-        if municipality and start == 1 and offers and not any(o.get("tier") == "municipality" for o in offers):
-            lines = [self.text("offers_none_in_place", language, municipality=municipality)]
-        else:
-            lines = [self.plural("offers_found", "offers_found_plural", len(offers), language)]
-        for number, offer in enumerate(offers, start=start):
-            title = offer["title"]
-            if municipality and offer.get("tier") in ("neighbour", "region") and offer.get("place"):
-                title += f" ({self.text('offer_where_place', language, place=offer['place'])})"
-            elif municipality and offer.get("tier") == "national":
-                title += f" ({self.text('offer_where_national', language)})"
-            line = self.text("offer_line", language, number=number, title=title, summary=offer["summary"])
-            if offer.get("demo"):
-                line += " " + self.text("offer_demo", language)
-            if offer.get("contact"):
-                line += "\n" + self.text("offer_contact", language, contact=offer["contact"])
-            if language in offer.get("languages", []):
-                line += " " + self.text(
-                    "offer_speaks_language", language, language=self.language_name(language, language)
-                )
-            lines.append(line)
-        lines.append(self.text("offers_next_steps", language))
-        return RenderedMessage(text="\n".join(lines), offers=offers, key="offer_list")
 
-    def _render_offer_details(self, language: str, args: dict[str, Any]) -> RenderedMessage:
+        def build(limit: int | None) -> str:
+            if municipality and start == 1 and offers and not any(o.get("tier") == "municipality" for o in offers):
+                lines = [self.text("offers_none_in_place", language, municipality=municipality)]
+            else:
+                lines = [self.plural("offers_found", "offers_found_plural", len(offers), language)]
+            for number, offer in enumerate(offers, start=start):
+                lines.append(self._offer_line(offer, number, municipality, language, limit))
+            lines.append(self.text("offers_next_steps", language))
+            return "\n".join(lines)
+
+        return RenderedMessage(text=self._fitted(build, language, channel, SMS_SUMMARY_LIMITS), offers=offers,
+                               key="offer_list")
+
+    def _offer_line(self, offer: dict, number: int, municipality: str | None, language: str,
+                    limit: int | None) -> str:
+        title = offer["title"]
+        if municipality and offer.get("tier") in ("neighbour", "region") and offer.get("place"):
+            title += f" ({self.text('offer_where_place', language, place=offer['place'])})"
+        elif municipality and offer.get("tier") == "national":
+            title += f" ({self.text('offer_where_national', language)})"
+        summary = shorten(offer["summary"], limit)
+        if summary:
+            line = self.text("offer_line", language, number=number, title=title, summary=summary)
+        else:
+            line = f"{number}. {title}"
+        if offer.get("demo"):
+            line += " " + self.text("offer_demo", language)
+        if offer.get("contact"):
+            line += "\n" + self.text("offer_contact", language, contact=offer["contact"])
+        if language in offer.get("languages", []):
+            line += " " + self.text("offer_speaks_language", language,
+                                    language=self.language_name(language, language))
+        return line
+
+    def _render_offer_details(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
         offer = args["offer"]
         verified = offer.get("last_verified")
-        contact = self.text("offer_contact", language, contact=offer["contact"]) if offer.get("contact") else ""
-        title = offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else "")
-        text = self.text(
-            "offer_details",
-            language,
-            title=title,
-            summary=offer["summary"],
-            how_to_join=offer.get("how_to_join") or "-",
-            contact=contact,
-            last_verified=self.date(date.fromisoformat(verified), language) if verified else "-",
-        )
-        return RenderedMessage(text="\n".join(line for line in text.splitlines() if line.strip()),
-                               offers=[offer], key="offer_details")
+        cost = {"free": "offer_cost_free", "paid": "offer_cost_paid"}.get(offer.get("cost") or "")
 
-    def _render_place_which(self, language: str, args: dict[str, Any]) -> RenderedMessage:
+        def build(limits: DetailLimits) -> str:
+            hours = shorten(offer.get("hours") or "", limits.hours)
+            contact = offer.get("contact") or ""
+            if limits.web_host_only and contact.startswith(("http://", "https://")):
+                contact = urlsplit(contact).hostname or contact
+            text = self.text(
+                "offer_details",
+                language,
+                title=offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else ""),
+                summary=shorten(offer["summary"], limits.summary),
+                address=self.text("offer_address", language, address=offer["address"]) if offer.get("address") else "",
+                hours=self.text("offer_hours", language, hours=hours) if hours else "",
+                cost=self.text(cost, language) if cost else "",
+                how_to_join=shorten(offer.get("how_to_join") or "", limits.how_to_join) or "-",
+                contact=self.text("offer_contact", language, contact=contact) if contact else "",
+                last_verified=self.date(date.fromisoformat(verified), language) if verified else "-",
+            )
+            return "\n".join(row for row in text.splitlines() if row.strip())
+
+        return RenderedMessage(text=self._fitted(build, language, channel, SMS_DETAIL_LIMITS), offers=[offer],
+                               key="offer_details")
+
+    def _render_place_which(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
         options = list(args.get("options", []))
         text = self.text("place_which", language, name=args.get("name", ""),
                          options=format_list(options, style="or", locale=language))
-        return RenderedMessage(text=text, quick_replies=options, key="place_which")
+        return RenderedMessage(text=text, quick_replies=options, key="place_which",
+                               choices={answer_key(o): {"intent": "inform_location", "text": o} for o in options})
 
-    def _render_language_menu(self, language: str, args: dict[str, Any]) -> RenderedMessage:
+    def _render_language_menu(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
         names = self.own_language_names()
         text = self.text("language_menu", language, languages=format_list(names, locale=language))
-        return RenderedMessage(text=text, quick_replies=names, key="language_menu")
+        return RenderedMessage(text=text, quick_replies=names, key="language_menu",
+                               choices={answer_key(n): {"intent": "choose_language", "text": n} for n in names})
+
+    def _render_fallback_suggest(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        """First "not understood": the two likeliest meanings as numbered choices."""
+        said = args.get("text") or ""
+        suggestions = [i for i in args.get("suggestions", []) if i in SUGGESTIBLE_INTENTS]
+        for intent in SUGGESTIBLE_INTENTS:
+            if len(suggestions) >= 2:
+                break
+            if intent not in suggestions:
+                suggestions.append(intent)
+        labels = [self._choice_label(intent, language) for intent in suggestions[:2]]
+        choices: dict[str, dict] = {}
+        for number, (intent, label) in enumerate(zip(suggestions[:2], labels, strict=True), start=1):
+            # "Find help for that" searches for what the citizen wrote, not for the button's words.
+            choice = {"intent": intent, "text": said} if intent == "seek_support" and said else {"intent": intent}
+            choices[str(number)] = choice
+            choices[answer_key(label)] = choice
+        text = self.text("fallback_suggest", language, first=labels[0], second=labels[1])
+        return RenderedMessage(text=text, quick_replies=labels, key="fallback_suggest", choices=choices)
+
+    def _render_fallback_offer_human(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        label = self._choice_label("request_human", language)
+        return RenderedMessage(text=self.text("fallback_offer_human", language), quick_replies=[label],
+                               key="fallback_offer_human",
+                               choices={answer_key(label): {"intent": "request_human"},
+                                        "1": {"intent": "request_human"}})
+
+    def _render_feedback_ask(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        yes, no = self.text("choice_yes", language), self.text("choice_no", language)
+        return RenderedMessage(text=self.text("feedback_ask", language), quick_replies=[yes, no],
+                               key="feedback_ask",
+                               choices={"1": {"intent": "affirm"}, answer_key(yes): {"intent": "affirm"},
+                                        "2": {"intent": "deny"}, answer_key(no): {"intent": "deny"}})
+
+    def _render_delete_data_ask(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        yes, no = self.text("choice_yes", language), self.text("choice_no", language)
+        return RenderedMessage(text=self.text("delete_data_ask", language), quick_replies=[yes, no],
+                               key="delete_data_ask",
+                               choices={answer_key(yes): {"intent": "affirm"}, answer_key(no): {"intent": "deny"}})
+
+
+def shorten(text: str, limit: int | None) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with "…" when cut (0: nothing)."""
+    if limit is None or len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace():  # the cut is inside a word: drop that word
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-–") + "…"
