@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.conversations import service
 from bot.conversations.models import Conversation
+from bot.i18n.bidi import protect
 from bot.users.service import add_user
 
 pytestmark = pytest.mark.slow
@@ -54,11 +55,11 @@ def test_greeting_need_and_place_lead_to_offers_in_the_citizens_language(live, l
                 for o in message["offers"])
     heading = (renderer.plural("offers_found", "offers_found_plural", len(message["offers"]), language) if local
                else renderer.text("offers_none_in_place", language, municipality=municipality))
-    assert message["text"].startswith(heading), message["text"]
+    assert message["text"].startswith(protect(heading, language)), message["text"]
     assert 1 <= len(message["offers"]) <= 3
     assert renderer.render("offers_next_steps", language).text in message["text"]
     for offer in message["offers"]:
-        assert offer["title"] in message["text"]
+        assert offer["title"] in message["text"].replace("\u200e", "")
         assert offer["municipality"] is None or offer["scope"] == "local"  # the key is always there
 
     conversation = conversation_of(live, conversation_id)
@@ -83,7 +84,8 @@ def test_language_is_detected_without_a_hint_and_details_follow_a_list(live):
     details = live.say(conversation_id, "1").json()
     text = details["messages"][-1]["text"]
     assert text.startswith(offers[0]["title"])
-    assert renderer.text("offer_details", "so").splitlines()[2].split("{")[0].strip() in text
+    how_to_join = next(line for line in renderer.text("offer_details", "so").splitlines() if "{how_to_join}" in line)
+    assert how_to_join.split("{")[0].strip() in text
 
 
 def test_asking_for_a_person_escalates(live):
@@ -97,7 +99,7 @@ def test_asking_for_a_person_escalates(live):
 def test_a_crisis_message_gets_the_emergency_reply_and_urgent_escalation(live):
     conversation_id = f"e2e-crisis-{uuid.uuid4().hex[:8]}"
     reply = live.say(conversation_id, "jeg vil ikke leve mere, jeg tænker på at tage mit liv", "da").json()
-    text = reply["messages"][-1]["text"]
+    text = reply["messages"][0]["text"]  # the emergency numbers first; the privacy notice follows
     assert "112" in text and "70 201 201" in text
     assert reply["escalated"] is True
     assert conversation_of(live, conversation_id).priority == "urgent"

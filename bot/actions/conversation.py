@@ -52,3 +52,54 @@ async def delete_data(ctx: ActionContext) -> ActionResult:
     result = ActionResult()
     result.responses.append({"custom": {"key": "delete_data_done", "args": {}, "effects": ["erase_conversation"]}})
     return result
+
+
+# Turns the dialogue counts as not understood. out_of_scope is understood ("I can only help with…")
+# but still a turn in which the citizen got nothing, so it counts toward offering a person.
+NOT_UNDERSTOOD = ("nlu_fallback", "out_of_scope")
+# After this many not-understood turns in a row, a counsellor is offered.
+OFFER_HUMAN_AFTER = 3
+
+
+def not_understood_in_a_row(ctx: ActionContext) -> int:
+    count = 0
+    for event in reversed(ctx.call.tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in NOT_UNDERSTOOD:
+            break
+        count += 1
+    return max(count, 1)
+
+
+async def fallback(ctx: ActionContext) -> ActionResult:
+    """Two-stage fallback: first the two likeliest meanings, then "say it otherwise", then a person."""
+    in_a_row = not_understood_in_a_row(ctx)
+    if in_a_row >= OFFER_HUMAN_AFTER:
+        return ActionResult().say("fallback_offer_human")
+    if ctx.intent == "out_of_scope":
+        return ActionResult().say("out_of_scope")
+    if in_a_row == 1:
+        ranking = ctx.call.tracker.latest_message.model_extra.get("intent_ranking") or []
+        likely = [item.get("name") for item in ranking if isinstance(item, dict)]
+        return ActionResult().say("fallback_suggest", suggestions=likely, text=ctx.text)
+    return ActionResult().say("fallback")
+
+
+async def thank(ctx: ActionContext) -> ActionResult:
+    """"Thanks" after offers were shown is the moment to ask whether they helped (once)."""
+    if ctx.slot("offer_ids") and not ctx.slot("feedback_asked"):
+        return ActionResult().set_slot("feedback_asked", True).say("feedback_ask")
+    return ActionResult().say("you_are_welcome")
+
+
+async def feedback(ctx: ActionContext) -> ActionResult:
+    """The answer to "did the offers help?", stored with the offers it is about."""
+    if not ctx.slot("feedback_asked") or ctx.slot("feedback_given"):
+        return ActionResult().say("how_can_i_help")
+    helped = ctx.intent == "affirm"
+    await run_in_threadpool(service.record_feedback, ctx.services.store, ctx.conversation_id, helped,
+                            list(ctx.slot("offer_ids") or []), ctx.language)
+    return ActionResult().set_slot("feedback_given", True).say(
+        "feedback_thanks_yes" if helped else "feedback_thanks_no")

@@ -89,9 +89,9 @@ async def offer_details(ctx: ActionContext) -> ActionResult:
 async def validate_search_form(ctx: ActionContext) -> ActionResult:
     """Resolve the citizen's answer to "where do you live?" to a municipality (or the whole country)."""
     result = ActionResult()
-    answer = ctx.slot_candidate("municipality")
-    if answer is None:
+    if ctx.slot_candidate("municipality") is None:
         return result
+    answer = ctx.text  # the citizen's words (the slot holds "/intent" when the app decided the intent)
     found = ctx.services.gazetteer.match(answer)
     if found and found.municipality:
         return result.set_slot("municipality", found.municipality.name).say(

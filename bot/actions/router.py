@@ -25,6 +25,9 @@ ACTIONS: dict[str, Callable[[ActionContext], Awaitable[ActionResult]]] = {
     "action_crisis": conversation.crisis,
     "action_choose_language": conversation.choose_language,
     "action_delete_data": conversation.delete_data,
+    "action_fallback": conversation.fallback,
+    "action_thank": conversation.thank,
+    "action_feedback": conversation.feedback,
 }
 
 router = APIRouter(include_in_schema=False)

@@ -2,7 +2,7 @@
 
 from sqlalchemy import delete, select
 
-from bot.conversations.models import Conversation, Message
+from bot.conversations.models import Conversation, Feedback, Message
 from bot.store.db import Store
 
 
@@ -70,6 +70,7 @@ def erase(store: Store, conversation_id: int) -> None:
     """Delete everything the citizen wrote and was sent; the conversation row stays, emptied."""
     with store.session() as session:
         session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+        session.execute(delete(Feedback).where(Feedback.conversation_id == conversation_id))
         conversation = session.get(Conversation, conversation_id)
         if conversation is not None:
             conversation.state = "bot"
@@ -80,3 +81,43 @@ def messages_of(store: Store, conversation_id: int) -> list[Message]:
     with store.session() as session:
         return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                     .order_by(Message.id)))
+
+
+def last_outbound(store: Store, conversation_id: int) -> Message | None:
+    """The latest message the conversation was sent (None on first contact, or after erasure)."""
+    with store.session() as session:
+        return session.scalar(select(Message).where(Message.conversation_id == conversation_id,
+                                                    Message.direction == "out")
+                              .order_by(Message.id.desc()).limit(1))
+
+
+def last_replies(store: Store, conversation_id: int) -> list[Message]:
+    """What the conversation was sent since the citizen last wrote (its latest bot turn), oldest first."""
+    with store.session() as session:
+        last_in = session.scalar(select(Message.id).where(Message.conversation_id == conversation_id,
+                                                           Message.direction == "in")
+                                 .order_by(Message.id.desc()).limit(1))
+        return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                          Message.direction == "out",
+                                                          Message.id > (last_in or 0))
+                                    .order_by(Message.id)))
+
+
+def opted_out(store: Store, conversation_id: int) -> bool:
+    """True after STOP until the citizen writes again: nothing may be sent to them unasked.
+
+    Whatever the citizen writes next is answered, so the last thing they were sent tells the state.
+    """
+    last = last_outbound(store, conversation_id)
+    return last is not None and (last.payload or {}).get("key") == "opt_out_confirm"
+
+
+def record_feedback(store: Store, conversation_id: int, helped: bool, offer_ids: list[str], language: str) -> None:
+    with store.session() as session:
+        session.add(Feedback(conversation_id=conversation_id, helped=helped, offer_ids=offer_ids, language=language))
+
+
+def feedback_of(store: Store, conversation_id: int) -> list[Feedback]:
+    with store.session() as session:
+        return list(session.scalars(select(Feedback).where(Feedback.conversation_id == conversation_id)
+                                    .order_by(Feedback.id)))

@@ -69,11 +69,6 @@ class RasaClient:
             "POST", f"/conversations/{sender_id}/tracker/events", params=self._auth(), json=events
         )
 
-    async def replace_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
-        await self._request(
-            "PUT", f"/conversations/{sender_id}/tracker/events", params=self._auth(), json=events
-        )
-
     async def status(self) -> dict[str, Any]:
         response = await self._request("GET", "/status", params=self._auth())
         return response.json()

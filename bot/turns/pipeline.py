@@ -2,20 +2,29 @@
 
 Steps, in order: normalise → crisis rules → conversation + language → persist inbound (committed)
 → engine → render → persist outbound. A crisis found by the rules is answered and escalated even when
-the engine is down. Gibberish (nlu.gibberish) reaches the engine as `nlu_fallback`, so no model
-guesses an intent for keyboard mashing.
+the engine is down.
+
+Some messages need no model, and the engine gets their intent decided: an answer the previous reply
+asked for ("1", a button's text; its `choices`), a keyword our texts name (STOP, PERSON, MORE; see
+nlu.keywords), a short answer to "where do you live?" (→ `inform_location`), gibberish
+(nlu.gibberish → `nlu_fallback`) and a bare list number (→ `offer_details`).
+
+The first reply of a conversation carries the privacy notice, once (after erasure, once more).
 """
 
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.conversations import service
 from bot.engine.actions import turn_metadata
 from bot.engine.client import EngineError
+from bot.engine.trackers import erase_tracker
 from bot.i18n.render import RenderedMessage
 from bot.services import Services
+from nlu.keywords import answer_key, keyword_intent
 from nlu.language import choose_language
 from nlu.normalise import clean
 from nlu.numbers import is_bare_number
@@ -24,6 +33,10 @@ log = logging.getLogger(__name__)
 
 TECHNICAL_PROBLEM = {"custom": {"key": "technical_problem"}}
 CRISIS_REPLY = {"custom": {"key": "crisis"}}
+# Answers to "where do you live?" up to this many words are read as a place, not by the model.
+PLACE_ANSWER_MAX_WORDS = 2
+# How each channel is rendered (bot.i18n.render): SMS gets plain text within its segment budget.
+RENDER_CHANNEL = {"sms": "sms", "whatsapp": "web", "webchat": "web"}
 
 
 @dataclass
@@ -45,7 +58,17 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         service.get_or_create, services.store, channel, external_id,
         language or choose_language(guess, None, settings.default_language),
     )
-    turn_language = language or choose_language(guess, conversation.language, settings.default_language)
+    first_contact = await run_in_threadpool(service.last_outbound, services.store, conversation.id) is None
+    # The answers the previous bot turn invited (its messages' choices), read before this message is stored.
+    offered: dict[str, dict] = {}
+    expected: set[str] = set()
+    for reply in await run_in_threadpool(service.last_replies, services.store, conversation.id):
+        offered.update((reply.payload or {}).get("choices") or {})
+        expected.add((reply.payload or {}).get("expects"))
+    place_answer = "place" in expected and len(text.split()) <= PLACE_ANSWER_MAX_WORDS
+    # A place name ("Vester Klumpby", "Aarhus") says nothing about the citizen's language.
+    turn_language = language or (conversation.language if place_answer else
+                                 choose_language(guess, conversation.language, settings.default_language))
     if turn_language != conversation.language:
         await run_in_threadpool(service.set_language, services.store, conversation.id, turn_language)
 
@@ -55,13 +78,11 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         "received", {"crisis_rule": crisis.rule_id} if crisis else None,
     )
 
-    forced = "crisis" if crisis else ("nlu_fallback" if services.gibberish.is_gibberish(text) else None)
-    if forced is None and is_bare_number(text):
-        # "2" (or "٢", "۲") after a list means "tell me about number 2"; no model needs to guess that.
-        forced = "offer_details"
+    forced, forced_text = _decided_intent(services, text, offered, place_answer, crisis is not None)
     metadata = turn_metadata(turn_language)
     if forced:
-        metadata["text"] = text  # a forced intent replaces the text in the engine; actions read it here
+        # A forced intent replaces the text in the engine; actions read the citizen's words here.
+        metadata["text"] = forced_text or text
     engine_ok = True
     try:
         raw_messages = await services.engine.turn(conversation.engine_sender_id, text, metadata, intent=forced)
@@ -77,7 +98,11 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     # Actions may have changed the conversation (language switch, escalation): read it again.
     conversation = await run_in_threadpool(service.by_engine_sender, services.store, conversation.engine_sender_id)
     assert conversation is not None
-    rendered, effects = _render_all(services, raw_messages, conversation.language)
+    rendered, effects = _render_all(services, raw_messages, conversation.language,
+                                    RENDER_CHANNEL.get(channel, "web"))
+    if first_contact and "erase_conversation" not in effects:
+        _add_privacy_notice(services, rendered, conversation.language, RENDER_CHANNEL.get(channel, "web"),
+                            crisis=crisis is not None)
 
     for message in rendered:
         await run_in_threadpool(
@@ -94,22 +119,63 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
                       rendered, engine_ok)
 
 
+def _decided_intent(services: Services, text: str, offered: dict[str, dict], place_answer: bool,
+                    crisis: bool) -> tuple[str | None, str | None]:
+    """The intent when no model should guess it, and the text actions should see (see module doc)."""
+    if crisis:
+        return "crisis", None
+    choice = offered.get(answer_key(text))
+    if isinstance(choice, dict) and choice.get("intent"):
+        return choice["intent"], choice.get("text")
+    keyword = keyword_intent(text)
+    if keyword:
+        return keyword, None
+    if place_answer:
+        # "Where do you live?" — "Tølløse", "Sankt Blomby". The model's guess at one or two unknown
+        # words is noise (measured: an unknown town name read as crisis, greet or thanks with
+        # confidence ≥ 0.93), so the search form judges the answer as a place; crisis words are
+        # caught by the crisis rules above, whatever the context.
+        return "inform_location", None
+    if services.gibberish.is_gibberish(text):
+        return "nlu_fallback", None
+    if is_bare_number(text):
+        # "2" (or "٢", "۲") after a list means "tell me about number 2"; no model needs to guess that.
+        return "offer_details", None
+    return None, None
+
+
+def _add_privacy_notice(services: Services, rendered: list[RenderedMessage], language: str, channel: str,
+                        crisis: bool) -> None:
+    """What is kept and how to stop, on first contact: after a greeting, else before the answer.
+
+    After an emergency reply it comes last, so nothing stands between the citizen and 112.
+    """
+    notice = services.renderer.render("privacy_notice", language, channel=channel)
+    if rendered and rendered[0].key == "welcome":
+        rendered.insert(1, notice)
+    elif crisis:
+        rendered.append(notice)
+    else:
+        rendered.insert(0, notice)
+
+
 def _key(raw: dict) -> str | None:
     custom = raw.get("custom")
     return custom.get("key") if isinstance(custom, dict) else None
 
 
-def _render_all(services: Services, raw_messages: list[dict], language: str) -> tuple[list[RenderedMessage], set[str]]:
+def _render_all(services: Services, raw_messages: list[dict], language: str,
+                channel: str) -> tuple[list[RenderedMessage], set[str]]:
     rendered: list[RenderedMessage] = []
     effects: set[str] = set()
     for raw in raw_messages:
         custom = raw.get("custom") if isinstance(raw.get("custom"), dict) else None
         if custom and isinstance(custom.get("key"), str):
             try:
-                message = services.renderer.render(custom["key"], language, custom.get("args") or {})
+                message = services.renderer.render(custom["key"], language, custom.get("args") or {}, channel)
             except (KeyError, TypeError, ValueError) as exc:
                 log.error("could not render message key %r: %s", custom.get("key"), exc)
-                message = services.renderer.render("technical_problem", language)
+                message = services.renderer.render("technical_problem", language, channel=channel)
             effects.update(custom.get("effects") or [])
         elif isinstance(raw.get("text"), str):
             # Texts should come as keys; a plain text means a domain response was written wrongly.
@@ -122,7 +188,7 @@ def _render_all(services: Services, raw_messages: list[dict], language: str) -> 
             message.quick_replies = [str(button.get("title", "")) for button in buttons if button.get("title")]
         rendered.append(message)
     if not rendered:
-        rendered.append(services.renderer.render("technical_problem", language))
+        rendered.append(services.renderer.render("technical_problem", language, channel=channel))
     return rendered, effects
 
 
@@ -132,13 +198,17 @@ def _payload(message: RenderedMessage) -> dict:
         payload["offer_ids"] = [offer["id"] for offer in message.offers]
     if message.quick_replies:
         payload["quick_replies"] = message.quick_replies
+    if message.choices:
+        payload["choices"] = message.choices
+    if message.expects:
+        payload["expects"] = message.expects
     return payload
 
 
 async def _erase(services: Services, conversation_id: int, sender_id: str) -> None:
     await run_in_threadpool(service.erase, services.store, conversation_id)
     try:
-        await services.engine.replace_events(sender_id, [])
-    except EngineError as exc:
-        # The app's copy is gone; the engine's tracker expires with the retention job.
+        await run_in_threadpool(erase_tracker, services.settings.rasa_tracker_db, sender_id)
+    except SQLAlchemyError as exc:
+        # The app's copy is gone; the engine's events expire with the retention job.
         log.error("could not erase engine tracker for conversation %s: %s", conversation_id, exc)
