@@ -72,6 +72,7 @@ bench: model
 	@$(APP_VENV)/bin/brobygger bench turn
 	@$(APP_VENV)/bin/brobygger bench parse
 	@$(APP_VENV)/bin/brobygger bench search
+	@$(APP_VENV)/bin/brobygger bench dialogue
 
 lint: $(APP_STAMP)
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from bot.engine.process import TrainedModel, training_seconds
 from bot.runner import start_stack
-from bot.settings import Settings
+from bot.settings import REPO_ROOT, Settings
 
 console = Console()
 
@@ -222,4 +222,97 @@ def run_parse_benchmark(settings: Settings, product: TrainedModel, sparse: Train
                   str(sparse_r["rasa_parse"]["p95_ms"]), str(sparse_r["rasa_rss_mb"]), str(sparse_r["training_s"]))
     console.print(table)
     console.print(f"Dense featurizer adds {results['dense_adds_p50_ms']} ms p50 (target ≤ 15). Saved to {out}")
+    return results
+
+
+# -- dialogue: turns to a first offer, and what each reply costs as SMS ------------------------------
+DIALOGUE_SCRIPTS = REPO_ROOT / "tests" / "data" / "dialogue" / "scripts.yml"
+
+
+def sms_segment_report(renderer, catalogue) -> dict:
+    """Per language: segments per SMS over every message key with realistic arguments (bot.i18n.samples)."""
+    from bot import SUPPORTED_LANGUAGES
+    from bot.i18n import sms
+    from bot.i18n.samples import samples
+
+    report = {}
+    for language in SUPPORTED_LANGUAGES:
+        costs = [(sms.cost(s.message.text), s.key) for s in samples(renderer, catalogue, language, "sms")]
+        segments = [cost.segments for cost, _ in costs]
+        worst_cost, worst_key = max(costs, key=lambda item: (item[0].segments, item[0].units))
+        report[language] = {
+            "messages": len(costs),
+            "budget": sms.budget(language),
+            "mean_segments": round(statistics.mean(segments), 2),
+            "max_segments": max(segments),
+            "over_budget": sum(1 for s in segments if s > sms.budget(language)),
+            "ucs2_share": round(sum(1 for cost, _ in costs if cost.encoding == "UCS-2") / len(costs), 2),
+            "longest_key": worst_key,
+            "mean_segments_by_key": {key: round(statistics.mean(c.segments for c, k in costs if k == key), 2)
+                                     for key in sorted({k for _, k in costs})},
+        }
+    return report
+
+
+async def _turns_to_first_offer(app_url: str, scripts: list[dict]) -> list[dict]:
+    results = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for script in scripts:
+            conversation_id = f"bench-dialogue-{uuid.uuid4().hex[:8]}"
+            reached = None
+            for turn, text in enumerate(script["turns"], start=1):
+                body = {"conversation_id": conversation_id, "text": text}
+                if turn == 1:
+                    body["language"] = script["language"]
+                reply = (await client.post(f"{app_url}/api/webchat/messages", json=body)).json()
+                if any(message.get("offers") for message in reply["messages"]):
+                    reached = turn
+                    break
+            results.append({"language": script["language"], "name": script["name"], "turns": reached})
+    return results
+
+
+def run_dialogue_benchmark(settings: Settings, model: TrainedModel) -> dict:
+    import yaml
+
+    from bot.i18n.render import Renderer
+    from knowledge.catalogue import default_catalogue
+
+    scripts = yaml.safe_load(DIALOGUE_SCRIPTS.read_text(encoding="utf-8"))["scripts"]
+    with console.status("Rendering every message key for SMS…"):
+        segments = sms_segment_report(Renderer(defaults={"days": settings.retention_days}), default_catalogue())
+    with console.status("Starting Rasa and the app…"):
+        stack = start_stack(settings, model.path)
+    try:
+        with console.status(f"Running {len(scripts)} conversations…"):
+            conversations = asyncio.run(_turns_to_first_offer(stack.app_url, scripts))
+    finally:
+        stack.stop()
+    by_language = {}
+    for language in sorted({c["language"] for c in conversations}):
+        turns = [c["turns"] for c in conversations if c["language"] == language]
+        by_language[language] = {"median": statistics.median(t or 99 for t in turns),
+                                  "never": sum(1 for t in turns if t is None)}
+    all_turns = [c["turns"] or 99 for c in conversations]
+    results = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "turns_to_first_offer": {"median": statistics.median(all_turns), "by_language": by_language,
+                                 "conversations": conversations},
+        "sms_segments": segments,
+    }
+    out = Path(settings.var_dir) / "bench" / "dialogue.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+    table = Table(title="SMS segments per bot message (every key, realistic arguments)")
+    for column in ("language", "messages", "budget", "mean", "max", "over budget", "UCS-2 share", "longest"):
+        table.add_column(column)
+    for language, row in segments.items():
+        table.add_row(language, str(row["messages"]), str(row["budget"]), str(row["mean_segments"]),
+                      str(row["max_segments"]), str(row["over_budget"]), str(row["ucs2_share"]), row["longest_key"])
+    console.print(table)
+    medians = ", ".join(f"{lang} {row['median']}" for lang, row in by_language.items())
+    console.print(f"Turns to first offer: median {results['turns_to_first_offer']['median']} (target ≤ 3); "
+                  f"{medians}")
+    console.print(f"Saved {out}")
     return results

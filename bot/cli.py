@@ -229,6 +229,14 @@ def bench_turn(
     run_turn_benchmark(get_settings(), model, turns=turns, concurrency=concurrency)
 
 
+@bench_app.command("dialogue")
+def bench_dialogue() -> None:
+    """Turns from "hello" to a first offer over the dialogue scripts; SMS segments per message per language."""
+    from bot.bench import run_dialogue_benchmark
+
+    run_dialogue_benchmark(get_settings(), _ensure_model())
+
+
 # --- catalogue ---------------------------------------------------------------------------------------
 
 def _catalogue_problems(problems, title: str = "Problems") -> None:
