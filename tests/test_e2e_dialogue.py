@@ -33,19 +33,23 @@ class Script:
     person: str
     language_word: str
     crisis: str
+    new_need: str
 
 
 SCRIPTS = {
     "da": Script("jeg er tit alene og kunne godt tænke mig at møde nogen", "Odense", "flere", "mange tak", "ja",
-                 "SLET", "PERSON", "SPROG", "jeg orker ikke mere, jeg vil tage mit eget liv"),
+                 "SLET", "PERSON", "SPROG", "jeg orker ikke mere, jeg vil tage mit eget liv",
+                 "har I også noget om gæld og økonomi"),
     "ar": Script("أبحث عن مكان ألتقي فيه بناس، أشعر بالوحدة كثيرًا", "Aarhus", "المزيد", "شكرًا جزيلًا", "نعم",
-                 "حذف", "شخص", "لغة", "أريد أن أنهي حياتي الليلة"),
+                 "حذف", "شخص", "لغة", "أريد أن أنهي حياتي الليلة", "وأيضًا أحتاج مساعدة في الديون والفواتير"),
     "so": Script("deyn badan ayaa igu jirta, ma jiraa qof iga caawiya lacagta", "Odense", "KALE", "mahadsanid",
-                 "haa", "TIRTIR", "QOF", "LUQAD", "waxaan doonayaa inaan is dilo"),
+                 "haa", "TIRTIR", "QOF", "LUQAD", "waxaan doonayaa inaan is dilo",
+                 "sidoo kale waxaan rabaa inaan joojiyo sigaarka"),
     "tr": Script("sigarayı bırakmak istiyorum, bana yardım eden bir yer var mı", "Odense", "DAHA",
-                 "çok teşekkürler", "evet", "SİL", "İNSAN", "DİL", "kendimi öldürmek istiyorum"),
+                 "çok teşekkürler", "evet", "SİL", "İNSAN", "DİL", "kendimi öldürmek istiyorum",
+                 "bir de borçlarım için yardım arıyorum"),
     "fa": Script("دنبال گروهی برای زنان باردار هستم", "Aarhus", "بیشتر", "خیلی ممنون", "بله", "حذف", "مشاور",
-                 "زبان", "میخواهم خودم را بکشم"),
+                 "زبان", "میخواهم خودم را بکشم", "برای بدهی و قرض هم کمک میخواهم"),
 }
 # Where the language switch goes from each language, by the name the menu shows.
 SWITCH_TO = {"da": "ar", "ar": "da", "so": "tr", "tr": "so", "fa": "da"}
@@ -84,7 +88,8 @@ def rasa_events(live, sender_id: str) -> list[dict]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_need_place_offers_more_details_and_feedback(live, language):
-    """Need → municipality → offers (turn 2) → more → details of number 2 → thanks → "did it help?" → 1."""
+    """Need → municipality → offers (turn 2) → more → details of number 2 → thanks → "did it help?" → 1
+    → a new need, searched in the same municipality."""
     script, cid = SCRIPTS[language], new_id(f"flow-{language}")
     first = live.say(cid, script.need, language).json()
     # First contact: the privacy notice once, then the question.
@@ -120,6 +125,11 @@ def test_need_place_offers_more_details_and_feedback(live, language):
     feedback = service.feedback_of(live.services.store, conversation.id)
     assert [(f.helped, f.language) for f in feedback] == [(True, language)]
     assert set(feedback[0].offer_ids) >= {o["id"] for o in offers}
+
+    # A new need searches again where the citizen lives, without asking again.
+    again = live.say(cid, script.new_need).json()
+    assert again["messages"][-1].get("offers"), texts(again)
+    assert expected(live, "ask_municipality", language) not in texts(again)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

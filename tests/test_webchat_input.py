@@ -65,11 +65,14 @@ def test_engine_down_gives_a_localized_technical_problem_and_keeps_the_message(c
     assert response.status_code == 200
     body = response.json()
     assert body["language"] == "so" and body["escalated"] is False
-    assert [m["text"] for m in body["messages"]] == [renderer.render("technical_problem", "so").text]
+    # The message was kept, so the first reply still says what is kept and for how long.
+    assert [m["text"] for m in body["messages"]] == [renderer.render("privacy_notice", "so").text,
+                                                     renderer.render("technical_problem", "so").text]
 
-    inbound, outbound = stored_messages(client)
+    inbound, *outbound = stored_messages(client)
     assert (inbound.direction, inbound.text, inbound.status) == ("in", "Waxaan u baahanahay caawimaad 🙏", "failed")
-    assert (outbound.direction, outbound.language, outbound.payload["key"]) == ("out", "so", "technical_problem")
+    assert [(m.direction, m.language, m.payload["key"]) for m in outbound] == [
+        ("out", "so", "privacy_notice"), ("out", "so", "technical_problem")]
 
 
 def test_mixed_scripts_and_emoji_are_stored_intact(client):
@@ -114,6 +117,7 @@ def test_a_crisis_is_answered_and_escalated_even_when_the_engine_is_down(client)
 def test_messages_leave_out_absent_offers_but_offers_keep_every_key(client):
     from connectors.webchat.schemas import BotMessageOut
 
+    post(client, conversation_id="c-shape", text="hej")  # the first reply carries the privacy notice
     reply = post(client, conversation_id="c-shape", text="hej").json()
     assert all("offers" not in m and "quick_replies" not in m for m in reply["messages"])
     national = {"id": "a", "title": "t", "summary": "s", "topics": ["grief"], "municipality": None,
