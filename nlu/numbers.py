@@ -3,7 +3,7 @@
 
 Digits in any script become ASCII through `fold`. Words are matched on folded tokens; Arabic tokens
 also without the proclitics people glue on (و, ب, ل, ف), and Turkish ones without the possessive
-ending (-si/-su/-ı: "ikincisi" = "the second of them").
+and accusative endings ("ikincisi" = "the second of them", "ikinciyi" = "the second", as object).
 """
 
 import re
@@ -35,7 +35,9 @@ _CARDINALS: dict[int, tuple[str, ...]] = {
 _NUMBER_WORDS = {"nummer", "nr", "number", "no", "lambar", "lambarka", "numara", "numarali", "rakam", "رقم", "شماره",
                  "nomre", "نمره"}
 _ARABIC_PROCLITICS = ("و", "ب", "ل", "ف")
-_TURKISH_POSSESSIVE = ("si", "su", "i", "u")
+# Possessive and accusative endings, folded (ı→i, ü→u), longest first: "ikincisini" (the second of
+# them, as object), "ikinciyi" (the second, as object), "ikincisi" (the second of them).
+_TURKISH_POSSESSIVE = ("sini", "sunu", "si", "su", "yi", "yu", "i", "u")
 
 
 def _table(entries: dict[int, tuple[str, ...]]) -> dict[str, int]:

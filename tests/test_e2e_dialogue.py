@@ -34,22 +34,29 @@ class Script:
     language_word: str
     crisis: str
     new_need: str
+    send_second: str  # "send me number 2"
+    send_it: str  # "send it to me" (no number)
 
 
 SCRIPTS = {
     "da": Script("jeg er tit alene og kunne godt tænke mig at møde nogen", "Odense", "flere", "mange tak", "ja",
                  "SLET", "PERSON", "SPROG", "jeg orker ikke mere, jeg vil tage mit eget liv",
-                 "har I også noget om gæld og økonomi"),
+                 "har I også noget om gæld og økonomi", "må jeg få nummer 2 tilsendt som sms",
+                 "send det til min telefon"),
     "ar": Script("أبحث عن مكان ألتقي فيه بناس، أشعر بالوحدة كثيرًا", "Aarhus", "المزيد", "شكرًا جزيلًا", "نعم",
-                 "حذف", "شخص", "لغة", "أريد أن أنهي حياتي الليلة", "وأيضًا أحتاج مساعدة في الديون والفواتير"),
+                 "حذف", "شخص", "لغة", "أريد أن أنهي حياتي الليلة", "وأيضًا أحتاج مساعدة في الديون والفواتير",
+                 "ابعتلي رقم 2 برسالة لو سمحت", "أرسلها لي على الجوال"),
     "so": Script("deyn badan ayaa igu jirta, ma jiraa qof iga caawiya lacagta", "Odense", "KALE", "mahadsanid",
                  "haa", "TIRTIR", "QOF", "LUQAD", "waxaan doonayaa inaan is dilo",
-                 "sidoo kale waxaan rabaa inaan joojiyo sigaarka"),
+                 "sidoo kale waxaan rabaa inaan joojiyo sigaarka", "ii soo dir kan labaad fariin ahaan",
+                 "taleefankayga ii soo dir"),
     "tr": Script("sigarayı bırakmak istiyorum, bana yardım eden bir yer var mı", "Odense", "DAHA",
                  "çok teşekkürler", "evet", "SİL", "İNSAN", "DİL", "kendimi öldürmek istiyorum",
-                 "bir de borçlarım için yardım arıyorum"),
+                 "bir de borçlarım için yardım arıyorum", "ikinciyi bana mesajla gönderir misiniz",
+                 "bunu telefonuma gönder"),
     "fa": Script("دنبال گروهی برای زنان باردار هستم", "Aarhus", "بیشتر", "خیلی ممنون", "بله", "حذف", "مشاور",
-                 "زبان", "میخواهم خودم را بکشم", "برای بدهی و قرض هم کمک میخواهم"),
+                 "زبان", "میخواهم خودم را بکشم", "برای بدهی و قرض هم کمک میخواهم",
+                 "دومی را برایم پیامک کنید", "اینو برام بفرست"),
 }
 # Where the language switch goes from each language, by the name the menu shows.
 SWITCH_TO = {"da": "ar", "ar": "da", "so": "tr", "tr": "so", "fa": "da"}
@@ -254,3 +261,30 @@ def test_every_script_reaches_offers_in_the_language_within_three_turns(live, sc
         if turn < len(script["turns"]):
             assert not listed, f"offers already at turn {turn}: the script is longer than it needs to be"
     assert listed and 1 <= len(listed[-1]["offers"]) <= 3, texts(reply)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_send_me_that_gives_one_offer_to_keep(live, language):
+    """"Send me number 2" sends offer 2 as one message; "send it" after details sends that offer; without
+    a number or details it asks which, and the answer "3" sends offer 3."""
+    script, cid = SCRIPTS[language], new_id(f"send-{language}")
+    live.say(cid, script.need, language)
+    offers = live.say(cid, script.place).json()["messages"][-1]["offers"]
+    sent = live.say(cid, script.send_second).json()
+    card = sent["messages"][-1]
+    assert card["offers"][0]["id"] == offers[1]["id"], texts(sent)
+    assert card["text"] == expected(live, "offer_card", language, offer=card["offers"][0])
+
+    live.say(cid, "1")  # details of the first offer
+    again = live.say(cid, script.send_it).json()
+    assert again["messages"][-1]["offers"][0]["id"] == offers[0]["id"], texts(again)
+
+    other = new_id(f"send-which-{language}")
+    live.say(other, script.need, language)
+    shown = live.say(other, script.place).json()["messages"][-1]["offers"]
+    which = live.say(other, script.send_it).json()
+    assert texts(which) == [expected(live, "offer_send_which", language, count=3)]
+    chosen = live.say(other, "3").json()
+    assert chosen["messages"][-1]["offers"][0]["id"] == shown[2]["id"], texts(chosen)
+    assert chosen["messages"][-1]["text"].startswith(expected(live, "offer_card", language,
+                                                               offer=chosen["messages"][-1]["offers"][0])[:10])

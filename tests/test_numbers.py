@@ -9,7 +9,8 @@ from nlu.numbers import LAST, is_bare_number, offer_number
     ("nummer 2", 2), ("nr. 3 tak", 3), ("nummer to", 2), ("fortæl mere om den anden", 2), ("den foerste", 1),
     ("٢", 2), ("۲", 2), ("رقم ٣", 3), ("رقم اثنين", 2), ("الثاني من فضلك", 2), ("بالتاني", 2), ("الأولى", 1),
     ("labaad", 2), ("ka saddexaad", 3), ("lambarka 1", 1), ("ta ugu dambeeya", LAST),
-    ("ikincisi", 2), ("üçüncüsü lütfen", 3), ("birinci", 1), ("sonuncusu", LAST),
+    ("ikincisi", 2), ("üçüncüsü lütfen", 3), ("birinci", 1), ("sonuncusu", LAST), ("ikinciyi gönder", 2),
+    ("üçüncüsünü istiyorum", 3),
     ("دومی", 2), ("سومی رو بگو", 3), ("شماره ۴", 4), ("اولین", 1),
     ("the second one", 2), ("number five", 5), ("the last one", LAST), ("sidste", LAST),
 ])

@@ -65,7 +65,7 @@ def test_scripts_match_the_language(renderer):
 def test_crisis_reply_gives_112_and_livslinien_in_every_language(renderer):
     for language in SUPPORTED_LANGUAGES:
         text = renderer.render("crisis", language).text
-        assert "112" in text and "70 201 201" in text
+        assert "112" in text and "70 201 201" in text and "akutmodtagelse" in text
 
 
 def offer(number: int, languages: list[str]) -> dict:

@@ -70,20 +70,39 @@ async def more_offers(ctx: ActionContext) -> ActionResult:
     return result.say("offer_list", offers=hits, start=shown + 1, municipality=_municipality(ctx))
 
 
-async def offer_details(ctx: ActionContext) -> ActionResult:
-    result = ActionResult()
+def _chosen_offer_id(ctx: ActionContext, default: str | None = None) -> str | None:
+    """The offer the citizen means: a number ("2", "the last one"), else `default`, else the only one."""
     ids = list(ctx.slot("offer_ids") or [])
     number = offer_number(ctx.text)
     if number == LAST and ids:
         number = len(ids)
-    if number is None and len(ids) == 1:
-        number = 1
-    if number is None or not 1 <= number <= len(ids):
+    if number is not None:
+        return ids[number - 1] if 1 <= number <= len(ids) else None
+    if default:
+        return default
+    return ids[0] if len(ids) == 1 else None
+
+
+async def offer_details(ctx: ActionContext) -> ActionResult:
+    result = ActionResult()
+    offer_id = _chosen_offer_id(ctx)
+    offer = ctx.services.catalogue.get(offer_id) if offer_id else None
+    if offer is None:  # no number, or the catalogue changed since the list was shown
         return result.say("offer_details_which")
-    offer = ctx.services.catalogue.get(ids[number - 1])
-    if offer is None:  # the catalogue changed since the list was shown
-        return result.say("offer_details_which")
-    return result.say("offer_details", offer=offer.card(ctx.language))
+    return result.set_slot("offer_detailed", offer.id).say("offer_details", offer=offer.card(ctx.language))
+
+
+async def send_offer(ctx: ActionContext) -> ActionResult:
+    """One offer as a message to keep or forward: name, contact, address, hours (one SMS)."""
+    result = ActionResult()
+    shown = len(ctx.slot("offer_ids") or [])
+    offer_id = _chosen_offer_id(ctx, default=ctx.slot("offer_detailed"))
+    offer = ctx.services.catalogue.get(offer_id) if offer_id else None
+    if offer is None:
+        if not shown:
+            return result.say("how_can_i_help")
+        return result.say("offer_send_which", count=shown)
+    return result.say("offer_card", offer=offer.card(ctx.language))
 
 
 async def validate_search_form(ctx: ActionContext) -> ActionResult:

@@ -21,6 +21,7 @@ ACTIONS: dict[str, Callable[[ActionContext], Awaitable[ActionResult]]] = {
     "validate_search_form": offers.validate_search_form,
     "action_more_offers": offers.more_offers,
     "action_offer_details": offers.offer_details,
+    "action_send_offer": offers.send_offer,
     "action_handoff": conversation.handoff,
     "action_crisis": conversation.crisis,
     "action_choose_language": conversation.choose_language,

@@ -63,8 +63,30 @@ class _SafeArgs(dict):
 
 # Intents a "did you mean …?" may offer, in the order used to fill up to two suggestions.
 SUGGESTIBLE_INTENTS = ("seek_support", "request_human", "help", "more_results", "choose_language")
-# How short an offer's summary becomes, step by step, until an SMS fits its segment budget (0: none).
-SMS_SUMMARY_LIMITS = (None, 100, 70, 45, 25, 0)
+@dataclass(frozen=True)
+class ListLimits:
+    """One step of shortening an offer list for SMS: summaries cut (None: in full; 0: left out)."""
+
+    summary: int | None = None
+    web_host_only: bool = False  # a deep link becomes its site ("halsnaes.dk"), which the citizen can open
+    name_only: bool = False  # "Røgfri Sammen – support to quit smoking" becomes "Røgfri Sammen"
+    title: int | None = None
+    where: bool = True  # "(in Holstebro)" after the title
+
+
+SMS_LIST_LIMITS = (
+    ListLimits(),
+    ListLimits(summary=100),
+    ListLimits(summary=70, web_host_only=True),
+    ListLimits(summary=45, web_host_only=True),
+    ListLimits(summary=25, web_host_only=True),
+    ListLimits(summary=0, web_host_only=True),
+    ListLimits(summary=0, web_host_only=True, name_only=True),
+    ListLimits(summary=0, web_host_only=True, name_only=True, title=40),
+    ListLimits(summary=0, web_host_only=True, name_only=True, title=30, where=False),
+)
+# Where an offer's name ends and its description begins, in catalogue titles.
+_TITLE_SEPARATORS = (" – ", " - ", ": ")
 
 
 @dataclass(frozen=True)
@@ -183,27 +205,32 @@ class Renderer:
         # ("nothing in Lemvig, here is one in Holstebro"). Without one, every offer is national.
         municipality = args.get("municipality")
 
-        def build(limit: int | None) -> str:
+        def build(limits: ListLimits) -> str:
             if municipality and start == 1 and offers and not any(o.get("tier") == "municipality" for o in offers):
                 lines = [self.text("offers_none_in_place", language, municipality=municipality)]
             else:
                 lines = [self.plural("offers_found", "offers_found_plural", len(offers), language)]
             for number, offer in enumerate(offers, start=start):
-                lines.append(self._offer_line(offer, number, municipality, language, limit))
+                lines.append(self._offer_line(offer, number, municipality, language, limits))
             lines.append(self.text("offers_next_steps", language))
             return "\n".join(lines)
 
-        return RenderedMessage(text=self._fitted(build, language, channel, SMS_SUMMARY_LIMITS), offers=offers,
+        return RenderedMessage(text=self._fitted(build, language, channel, SMS_LIST_LIMITS), offers=offers,
                                key="offer_list")
 
     def _offer_line(self, offer: dict, number: int, municipality: str | None, language: str,
-                    limit: int | None) -> str:
+                    limits: ListLimits) -> str:
         title = offer["title"]
-        if municipality and offer.get("tier") in ("neighbour", "region") and offer.get("place"):
+        if limits.name_only:
+            for separator in _TITLE_SEPARATORS:
+                title = title.split(separator)[0]
+        title = shorten(title, limits.title)
+        where = municipality if limits.where else None
+        if where and offer.get("tier") in ("neighbour", "region") and offer.get("place"):
             title += f" ({self.text('offer_where_place', language, place=offer['place'])})"
-        elif municipality and offer.get("tier") == "national":
+        elif where and offer.get("tier") == "national":
             title += f" ({self.text('offer_where_national', language)})"
-        summary = shorten(offer["summary"], limit)
+        summary = shorten(offer["summary"], limits.summary)
         if summary:
             line = self.text("offer_line", language, number=number, title=title, summary=summary)
         else:
@@ -211,8 +238,10 @@ class Renderer:
         if offer.get("demo"):
             line += " " + self.text("offer_demo", language)
         if offer.get("contact"):
-            line += "\n" + self.text("offer_contact", language, contact=offer["contact"])
-        if language in offer.get("languages", []):
+            contact = web_host(offer["contact"]) if limits.web_host_only else offer["contact"]
+            line += "\n" + self.text("offer_contact", language, contact=contact)
+        # Every offer is in Danish; saying so matters only to someone writing in another language.
+        if language != "da" and language in offer.get("languages", []):
             line += " " + self.text("offer_speaks_language", language,
                                     language=self.language_name(language, language))
         return line
@@ -225,8 +254,8 @@ class Renderer:
         def build(limits: DetailLimits) -> str:
             hours = shorten(offer.get("hours") or "", limits.hours)
             contact = offer.get("contact") or ""
-            if limits.web_host_only and contact.startswith(("http://", "https://")):
-                contact = urlsplit(contact).hostname or contact
+            if limits.web_host_only:
+                contact = web_host(contact)
             text = self.text(
                 "offer_details",
                 language,
@@ -243,6 +272,33 @@ class Renderer:
 
         return RenderedMessage(text=self._fitted(build, language, channel, SMS_DETAIL_LIMITS), offers=[offer],
                                key="offer_details")
+
+    def _render_offer_card(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        """One offer to keep or forward: name, contact, address, hours; no more than one message costs."""
+        offer = args["offer"]
+
+        def build(limits: DetailLimits) -> str:
+            contact = web_host(offer.get("contact") or "") if limits.web_host_only else offer.get("contact")
+            hours = shorten(offer.get("hours") or "", limits.hours)
+            lines = [offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else "")]
+            if contact:
+                lines.append(self.text("offer_contact", language, contact=contact))
+            if offer.get("address"):
+                lines.append(self.text("offer_address", language, address=offer["address"]))
+            if hours:
+                lines.append(self.text("offer_hours", language, hours=hours))
+            return "\n".join(lines)
+
+        return RenderedMessage(text=self._fitted(build, language, channel, SMS_DETAIL_LIMITS), offers=[offer],
+                               key="offer_card")
+
+    def _render_offer_send_which(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
+        # "Which one?" — the answer "2" sends offer 2 (not its details, which a bare number means elsewhere).
+        count = int(args.get("count", 0))
+        numbers = [str(n) for n in range(1, count + 1)]
+        return RenderedMessage(text=self.text("offer_send_which", language), key="offer_send_which",
+                               quick_replies=numbers[:3] if count <= 3 else None,
+                               choices={n: {"intent": "send_offer", "text": n} for n in numbers})
 
     def _render_place_which(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
         options = list(args.get("options", []))
@@ -295,6 +351,14 @@ class Renderer:
         return RenderedMessage(text=self.text("delete_data_ask", language), quick_replies=[yes, no],
                                key="delete_data_ask",
                                choices={answer_key(yes): {"intent": "affirm"}, answer_key(no): {"intent": "deny"}})
+
+
+def web_host(contact: str) -> str:
+    """A web address reduced to its site ("https://halsnaes.dk/borger/…" → "halsnaes.dk"); else as it is."""
+    if contact.startswith(("http://", "https://")):
+        host = urlsplit(contact).hostname or contact
+        return host.removeprefix("www.")
+    return contact
 
 
 def shorten(text: str, limit: int | None) -> str:

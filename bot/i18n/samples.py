@@ -22,6 +22,8 @@ FRAGMENTS = frozenset({
     "offer_cost_free", "offer_cost_paid", "offers_found", "choice_seek_support", "choice_request_human",
     "choice_help", "choice_more_results", "choice_choose_language", "choice_yes", "choice_no",
 })
+# Messages composed in code from fragments, with no text of their own in the catalogues.
+COMPOSED = ("offer_list", "offer_card")
 TIERS = ("municipality", "neighbour", "region", "national")
 PLACES = ("Lemvig", "Høje-Taastrup", "Ringkøbing-Skjern", "Odense")
 
@@ -39,7 +41,7 @@ def message_keys() -> list[str]:
 
 
 def sent_keys() -> list[str]:
-    return [key for key in message_keys() if key not in FRAGMENTS]
+    return [key for key in message_keys() if key not in FRAGMENTS] + list(COMPOSED)
 
 
 def samples(renderer: Renderer, catalogue: Catalogue, language: str, channel: str) -> Iterator[Sample]:
@@ -62,9 +64,11 @@ def _arguments(key: str, cards: list[dict]) -> Iterator[tuple[str, dict]]:
             yield f"list {index} around {place}", {"offers": tiered, "start": 1 + 3 * (index % 3),
                                                    "municipality": place}
             yield f"list {index} national", {"offers": group, "start": 1, "municipality": None}
-    elif key == "offer_details":
+    elif key in ("offer_details", "offer_card"):
         for card in cards:
-            yield f"details {card['id']}", {"offer": card}
+            yield f"{key} {card['id']}", {"offer": card}
+    elif key == "offer_send_which":
+        yield "three shown", {"count": 3}
     elif key == "place_which":
         yield "shared name", {"name": "Nørre Snede", "options": ["Ikast-Brande", "Hedensted", "Silkeborg"]}
     elif key == "municipality_noted":
