@@ -27,6 +27,10 @@ def _form_just_ended(ctx: ActionContext) -> bool:
 
 
 async def search_offers(ctx: ActionContext) -> ActionResult:
+    """Search for the need around the municipality, or ask where the citizen lives (once).
+
+    Every path sets place_needed: the rules start the search form on True and listen on False.
+    """
     result = ActionResult()
     if _form_just_ended(ctx):
         # validate_search_form has resolved the place and said so; the need is the one remembered.
@@ -42,13 +46,15 @@ async def search_offers(ctx: ActionContext) -> ActionResult:
             # Only a place so far: acknowledge it and ask for the need.
             if place:
                 result.say("municipality_noted", municipality=place.name)
-            return result.say("how_can_i_help")
+            return result.set_slot("place_needed", False).say("how_can_i_help")
         result.set_slot("last_need", need)
         if municipality is None and ctx.slot("municipality") is None and not ctx.slot("municipality_asked"):
             # Ask once, through the search form; whatever the answer, the search follows.
-            return result.set_slot("municipality_asked", True).set_slot("place_attempts", 0).follow_with(
-                "search_form")
+            # The rules start the search form when this slot is set (bot/data/rules.yml).
+            return result.set_slot("municipality_asked", True).set_slot("place_attempts", 0).set_slot(
+                "place_needed", True)
 
+    result.set_slot("place_needed", False)
     hits = await ctx.search(need, municipality, offset=0, limit=PAGE_SIZE)
     if not hits:
         return result.set_slot("offer_ids", []).set_slot("offers_shown", 0).say("no_offers")

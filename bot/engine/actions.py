@@ -49,11 +49,6 @@ class ActionResult(BaseModel):
         self.events.append({"event": "slot", "name": name, "value": value})
         return self
 
-    def follow_with(self, action_name: str) -> "ActionResult":
-        """Have the engine run another action (e.g. start a form) right after this one."""
-        self.events.append({"event": "followup", "name": action_name})
-        return self
-
 
 class ActionRejected(Exception):
     def __init__(self, action_name: str, error: str) -> None:

@@ -46,7 +46,7 @@ class RenderedMessage:
     offers: list[dict] | None = None
     quick_replies: list[str] | None = None
     key: str | None = None
-    # Answers this message invites, folded (nlu.normalise.fold) -> {"intent", "text"?}: a quick reply,
+    # Answers this message invites, by nlu.keywords.answer_key -> {"intent", "text"?}: a quick reply,
     # "1"/"2", or a keyword it tells the citizen to write. The turn pipeline reads them back from the
     # stored message when the next citizen message arrives, so that answer needs no model.
     choices: dict[str, dict] | None = None
@@ -63,9 +63,14 @@ class _SafeArgs(dict):
 
 # Intents a "did you mean …?" may offer, in the order used to fill up to two suggestions.
 SUGGESTIBLE_INTENTS = ("seek_support", "request_human", "help", "more_results", "choose_language")
+
+
 @dataclass(frozen=True)
 class ListLimits:
-    """One step of shortening an offer list for SMS: summaries cut (None: in full; 0: left out)."""
+    """One step of shortening an offer list for SMS, tried in order until it fits the budget.
+
+    Summaries go first (None: in full; 0: left out), then deep links, then the description in a title.
+    """
 
     summary: int | None = None
     web_host_only: bool = False  # a deep link becomes its site ("halsnaes.dk"), which the citizen can open

@@ -210,5 +210,5 @@ async def _erase(services: Services, conversation_id: int, sender_id: str) -> No
     try:
         await run_in_threadpool(erase_tracker, services.settings.rasa_tracker_db, sender_id)
     except SQLAlchemyError as exc:
-        # The app's copy is gone; the engine's events expire with the retention job.
+        # The app's copy is gone; the engine's events are left, and this line tells an operator to act.
         log.error("could not erase engine tracker for conversation %s: %s", conversation_id, exc)
