@@ -10,6 +10,7 @@ from bot.actions.router import router as actions_router
 from bot.health.router import router as health_router
 from bot.services import build_services
 from bot.settings import Settings, get_settings
+from connectors.sms.router import router as sms_router
 from connectors.webchat.router import router as webchat_router
 from knowledge.search.api import router as offer_search_router
 from nlu.parse.router import router as nlu_router
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(webchat_router)
+    app.include_router(sms_router)
     app.include_router(nlu_router)
     app.include_router(actions_router)
     app.include_router(offer_search_router)

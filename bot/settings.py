@@ -3,14 +3,14 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BROBYGGER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BROBYGGER_", env_file=".env", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     embedding_dir: Path | None = Field(default=None, description="converted embedding models (default var/models)")
     index_dir: Path | None = Field(default=None, description="faiss search index and manifest (default var/index)")
     search_rate_limit: str = Field(default="60/minute", description="POST /api/offers/search per client")
+
+    secret_key: str | None = Field(
+        default=None, description="keys the hash of phone numbers and the encryption of addresses; "
+        "created once in var/secret_key if unset (keep it: a new key makes every sender new)")
+    twilio_auth_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "BROBYGGER_TWILIO_AUTH_TOKEN"),
+        description="verifies X-Twilio-Signature; without it the SMS webhook refuses every request")
+    sms_rate_limit: str = Field(default="20/10 minutes",
+                                description="messages per sender; past it one notice, then silence")
 
     default_language: str = "da"
     max_text_chars: int = 2000

@@ -288,3 +288,37 @@ def test_send_me_that_gives_one_offer_to_keep(live, language):
     assert chosen["messages"][-1]["offers"][0]["id"] == shown[2]["id"], texts(chosen)
     assert chosen["messages"][-1]["text"].startswith(expected(live, "offer_card", language,
                                                                offer=chosen["messages"][-1]["offers"][0])[:10])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_sms_conversation_gets_sms_sized_offers_in_the_language(live, language):
+    """Through the signed Twilio webhook: the need, the place, offers as plain SMS within the budget."""
+    import xml.etree.ElementTree as ET
+
+    from twilio.request_validator import RequestValidator
+
+    from bot.i18n import sms
+
+    settings = live.services.settings
+    settings.twilio_auth_token, settings.secret_key = "e2e-twilio-token", "e2e-secret"
+    url = settings.app_url + "/channels/twilio/sms"
+    number = f"+45{uuid.uuid4().int % 10**8:08d}"
+
+    def text_message(body: str, sid: str) -> list[str]:
+        params = {"MessageSid": sid, "From": number, "To": "+4570000000", "Body": body, "NumMedia": "0"}
+        signature = RequestValidator(settings.twilio_auth_token).compute_signature(url, params)
+        response = live.http.post("/channels/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 200, response.text
+        return [m.text for m in ET.fromstring(response.text).iter("Message")]
+
+    script = SCRIPTS[language]
+    asked = text_message(script.need, f"SM{uuid.uuid4().hex}")
+    assert asked[-1] == live.services.renderer.render("ask_municipality", language, channel="sms").text
+    listed = text_message(script.place, f"SM{uuid.uuid4().hex}")
+    offer_list = listed[-1]
+    assert live.services.renderer.render("offers_next_steps", language, channel="sms").text in offer_list
+    assert "1. " in plain(offer_list) and "3. " in plain(offer_list)
+    for message in asked + listed:
+        cost = sms.cost(message)
+        assert cost.segments <= sms.budget(language), (message, cost)
+        assert (cost.encoding == "GSM-7") == (language in ("da", "so", "tr")), message

@@ -30,7 +30,8 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        # Import the feature models so their tables are registered on Base.metadata.
+        # Import the feature models so their tables are registered on Base.metadata. (Channel tables,
+        # e.g. connectors.sms.models, are registered by the app that includes those channels.)
         import bot.conversations.models  # noqa: F401
         import bot.users.models  # noqa: F401
 

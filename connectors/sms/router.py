@@ -1,0 +1,163 @@
+"""POST /channels/twilio/sms — Twilio's webhook for SMS and WhatsApp, answered with TwiML.
+
+Order of work, so nothing is lost and nothing is done twice:
+1. Verify X-Twilio-Signature with twilio's RequestValidator against the public URL (behind a proxy
+   the URL Twilio signed is BROBYGGER_PUBLIC_URL, not the one this process sees). Forged → 403.
+2. Claim the delivery by its MessageSid (a unique row). A retried or concurrent duplicate finds the
+   row and gets the reply the first delivery produced; it is never processed again.
+3. Rate limit per sender: past the limit one friendly notice, then silence (protects the budget
+   against SMS pumping).
+4. The turn (bot.turns): the sender is a keyed hash, the address is stored only encrypted.
+Phone numbers appear in no log line: senders are logged by the first characters of their hash.
+"""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response, status
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.turns.pipeline import handle_turn
+from connectors.sms.identity import encrypt_address, secret_key, sender_hash
+from connectors.sms.models import SmsDelivery, SmsSender
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["sms"])
+
+WHATSAPP_PREFIX = "whatsapp:"
+# How long a duplicate delivery waits for the first one's reply before answering empty (Twilio then
+# shows nothing twice; its own timeout is 15 s).
+DUPLICATE_WAIT_S = 10.0
+# One "you are writing a lot" notice per sender per this window; after it, silence.
+NOTICE_RATE = "1/10 minutes"
+
+
+def twiml(texts: list[str]) -> Response:
+    reply = MessagingResponse()
+    for text in texts:
+        reply.message(text)
+    return Response(content=str(reply), media_type="application/xml")
+
+
+def _limiter(request: Request) -> MovingWindowRateLimiter:
+    state = request.app.state
+    if getattr(state, "sms_limiter", None) is None:
+        state.sms_limiter = MovingWindowRateLimiter(MemoryStorage())
+    return state.sms_limiter
+
+
+def _public_url(request: Request) -> str:
+    settings = request.app.state.services.settings
+    url = settings.app_url.rstrip("/") + request.url.path
+    return url + (f"?{request.url.query}" if request.url.query else "")
+
+
+@router.post("/channels/twilio/sms", response_class=Response,
+             responses={200: {"content": {"application/xml": {}}, "description": "TwiML reply"}})
+async def twilio_sms(request: Request) -> Response:
+    services = request.app.state.services
+    settings = services.settings
+    form = await request.form()
+    params = {key: str(value) for key, value in form.multi_items()}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    token = settings.twilio_auth_token
+    if not token or not signature or not RequestValidator(token).validate(_public_url(request), params, signature):
+        # Logged without any of the request's fields: a forged request may carry a real number.
+        log.warning("refused an SMS webhook call: %s", "no auth token configured" if not token else
+                    "missing or wrong X-Twilio-Signature")
+        return Response("invalid signature", status_code=status.HTTP_403_FORBIDDEN)
+
+    message_sid, address = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
+    if not message_sid or not address:
+        return Response("MessageSid and From are required", status_code=status.HTTP_400_BAD_REQUEST)
+    secret = secret_key(settings)
+    sender = sender_hash(secret, address)
+    channel = "whatsapp" if address.startswith(WHATSAPP_PREFIX) else "sms"
+
+    delivery_id = await run_in_threadpool(_claim, services.store, message_sid, sender)
+    if delivery_id is None:
+        log.info("duplicate delivery %s from sender %s", message_sid, sender[:10])
+        return twiml(await _reply_of(services.store, message_sid))
+    await run_in_threadpool(_remember_sender, services.store, sender, channel, encrypt_address(secret, address))
+
+    limiter = _limiter(request)
+    if not limiter.hit(parse(settings.sms_rate_limit), "sms", sender):
+        texts = []
+        if limiter.hit(parse(NOTICE_RATE), "sms-notice", sender):
+            language = await run_in_threadpool(_conversation_language, services, channel, sender)
+            texts = [services.renderer.render("rate_limited", language, channel="sms").text]
+        log.info("sender %s is over the SMS rate limit", sender[:10])
+        await run_in_threadpool(_answered, services.store, delivery_id, texts)
+        return twiml(texts)
+
+    text = params.get("Body", "")
+    media = int(params.get("NumMedia") or 0)
+    if not text.strip() and media:
+        language = await run_in_threadpool(_conversation_language, services, channel, sender)
+        texts = [services.renderer.render("text_only", language, channel="sms").text]
+    else:
+        turn = await handle_turn(services, channel, sender, text[: settings.max_text_chars])
+        texts = [message.text for message in turn.messages]
+    await run_in_threadpool(_answered, services.store, delivery_id, texts)
+    return twiml(texts)
+
+
+def _claim(store, message_sid: str, sender: str) -> int | None:
+    """The new delivery's id, or None when this MessageSid was already received."""
+    try:
+        with store.session() as session:
+            delivery = SmsDelivery(message_sid=message_sid, sender=sender)
+            session.add(delivery)
+            session.flush()
+            return delivery.id
+    except IntegrityError:
+        return None
+
+
+async def _reply_of(store, message_sid: str) -> list[str]:
+    """The first delivery's reply, waiting a little while it is still being processed."""
+    deadline = asyncio.get_running_loop().time() + DUPLICATE_WAIT_S
+    while True:
+        delivery = await run_in_threadpool(_delivery, store, message_sid)
+        if delivery is not None and delivery.status == "answered":
+            return list(delivery.reply)
+        if asyncio.get_running_loop().time() > deadline:
+            return []
+        await asyncio.sleep(0.1)
+
+
+def _delivery(store, message_sid: str) -> SmsDelivery | None:
+    with store.session() as session:
+        return session.scalar(select(SmsDelivery).where(SmsDelivery.message_sid == message_sid))
+
+
+def _answered(store, delivery_id: int, texts: list[str]) -> None:
+    with store.session() as session:
+        delivery = session.get(SmsDelivery, delivery_id)
+        delivery.reply, delivery.status = texts, "answered"
+
+
+def _remember_sender(store, sender: str, channel: str, address_encrypted: str) -> None:
+    with store.session() as session:
+        known = session.get(SmsSender, sender)
+        if known is None:
+            session.add(SmsSender(sender=sender, channel=channel, address_encrypted=address_encrypted))
+        else:
+            known.last_inbound_at = datetime.now(UTC)
+
+
+def _conversation_language(services, channel: str, sender: str) -> str:
+    from bot.conversations.models import Conversation
+
+    with services.store.session() as session:
+        language = session.scalar(select(Conversation.language).where(Conversation.channel == channel,
+                                                                      Conversation.external_id == sender))
+    return language or services.settings.default_language
