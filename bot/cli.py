@@ -130,6 +130,12 @@ def run() -> None:
         console.print(f"  Web chat API  POST {url}/api/webchat/messages")
         console.print(f"  API docs      {url}/docs")
         console.print(f"  Health        {url}/healthz")
+        # Twilio must reach the public URL it signs; paste this into the number's "A message comes in".
+        console.print(f"  SMS/WhatsApp  {settings.app_url}/channels/twilio/sms  (Twilio console → your number → "
+                      "Messaging → \"A message comes in\", HTTP POST)")
+        if not settings.twilio_auth_token:
+            console.print("                [yellow]TWILIO_AUTH_TOKEN is not set: the SMS webhook refuses every "
+                          "request until it is (set BROBYGGER_PUBLIC_URL to the URL Twilio reaches)[/yellow]")
         console.print(f"  Rasa (local)  {settings.rasa_url}  (token-protected)")
         console.print(f"  Logs          {stack.log_dir}")
         console.print("  Try it        brobygger chat --language so\n  Stop with Ctrl-C.")

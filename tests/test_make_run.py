@@ -43,6 +43,7 @@ def test_run_starts_rasa_and_app_prints_urls_and_leaves_no_orphans_on_ctrl_c(tmp
         output = read_until(proc, "Stop with Ctrl-C", timeout_s=300)
         assert f"http://127.0.0.1:{port}/docs" in output
         assert f"http://127.0.0.1:{port}/healthz" in output
+        assert f"http://127.0.0.1:{port}/channels/twilio/sms" in output  # the URL for the Twilio console
 
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 2  # the app and Rasa
