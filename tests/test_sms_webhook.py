@@ -119,6 +119,19 @@ def test_a_picture_without_text_gets_a_polite_text_only_reply(sms):
     assert count(sms, Message) == 0
 
 
+def test_an_empty_message_asks_how_to_help_and_odd_fields_do_not_break(sms):
+    ask = sms.app.state.services.renderer.render("how_can_i_help", "da", channel="sms").text
+    assert replies(post(sms, form("   ", sid="SM-empty"))) == [ask]
+    odd = post(sms, form("", sid="SM-odd", NumMedia="many"))
+    assert odd.status_code == 200 and replies(odd) == [ask]
+    # Emoji, mixed scripts and a long message are answered and stored intact.
+    text = "سلام hej 👋🏽 " + "x" * 1500
+    assert post(sms, form(text, sid="SM-long")).status_code == 200
+    with sms.app.state.services.store.session() as session:
+        stored = session.scalar(select(Message.text).where(Message.direction == "in"))
+    assert stored == text
+
+
 def test_past_the_rate_limit_one_notice_then_silence(sms):
     renderer = sms.app.state.services.renderer
     for n in range(3):

@@ -99,15 +99,23 @@ async def twilio_sms(request: Request) -> Response:
         return twiml(texts)
 
     text = params.get("Body", "")
-    media = int(params.get("NumMedia") or 0)
-    if not text.strip() and media:
+    if not text.strip():
+        # A picture or file without words, or an empty message: say what works instead of guessing.
+        key = "text_only" if _media_count(params) else "how_can_i_help"
         language = await run_in_threadpool(_conversation_language, services, channel, sender)
-        texts = [services.renderer.render("text_only", language, channel="sms").text]
+        texts = [services.renderer.render(key, language, channel="sms").text]
     else:
         turn = await handle_turn(services, channel, sender, text[: settings.max_text_chars])
         texts = [message.text for message in turn.messages]
     await run_in_threadpool(_answered, services.store, delivery_id, texts)
     return twiml(texts)
+
+
+def _media_count(params: dict[str, str]) -> int:
+    try:
+        return int(params.get("NumMedia") or 0)
+    except ValueError:
+        return 0
 
 
 def _claim(store, message_sid: str, sender: str) -> int | None:
