@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "BROBYGGER_TWILIO_AUTH_TOKEN"),
         description="verifies X-Twilio-Signature; without it the SMS webhook refuses every request")
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "BROBYGGER_TWILIO_ACCOUNT_SID"))
+    twilio_from_number: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_FROM_NUMBER", "BROBYGGER_TWILIO_FROM_NUMBER"),
+        description="sender of messages that are not an immediate reply (or use a Messaging Service)")
+    twilio_messaging_service_sid: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TWILIO_MESSAGING_SERVICE_SID", "BROBYGGER_TWILIO_MESSAGING_SERVICE_SID"))
+    twilio_api_base_url: str | None = Field(
+        default=None, description="another base URL for Twilio's REST API (a test recorder); default Twilio's")
     sms_rate_limit: str = Field(default="20/10 minutes",
                                 description="messages per sender; past it one notice, then silence")
 

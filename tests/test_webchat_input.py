@@ -125,3 +125,15 @@ def test_messages_leave_out_absent_offers_but_offers_keep_every_key(client):
     dumped = BotMessageOut(text="x", offers=[national]).model_dump()
     assert "quick_replies" not in dumped
     assert dumped["offers"][0]["municipality"] is None and dumped["offers"][0]["tier"] == "national"
+
+
+def test_stop_works_while_the_engine_is_down(client):
+    from bot.conversations import service
+
+    renderer = client.app.state.services.renderer
+    post(client, conversation_id="c-stop", text="hej", language="da")
+    reply = post(client, conversation_id="c-stop", text="STOP", language="da").json()
+    assert [m["text"] for m in reply["messages"]] == [renderer.render("opt_out_confirm", "da").text]
+    with client.app.state.services.store.session() as session:
+        conversation_id = session.scalar(select(Conversation.id).where(Conversation.external_id == "c-stop"))
+    assert service.opted_out(client.app.state.services.store, conversation_id)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 TECHNICAL_PROBLEM = {"custom": {"key": "technical_problem"}}
 CRISIS_REPLY = {"custom": {"key": "crisis"}}
+OPT_OUT_CONFIRM = {"custom": {"key": "opt_out_confirm"}}
 # Answers to "where do you live?" up to this many words are read as a place, not by the model.
 PLACE_ANSWER_MAX_WORDS = 2
 # How each channel is rendered (bot.i18n.render): SMS gets plain text within its segment budget.
@@ -89,7 +90,8 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     except EngineError as exc:
         engine_ok = False
         log.warning("turn failed for conversation %s: %s", conversation.id, exc)
-        raw_messages = [TECHNICAL_PROBLEM]
+        # STOP must work even when the engine does not: the confirmation is what opts the citizen out.
+        raw_messages = [OPT_OUT_CONFIRM if forced == "opt_out" else TECHNICAL_PROBLEM]
     if crisis and not any(_key(raw) == "crisis" for raw in raw_messages):
         # Safety does not depend on the engine: answer and escalate here.
         await run_in_threadpool(service.escalate, services.store, conversation.id, "urgent", "crisis")

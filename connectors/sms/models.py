@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.conversations.models import utcnow
@@ -32,3 +32,21 @@ class SmsSender(Base):
     channel: Mapped[str] = mapped_column(String(16))  # sms | whatsapp
     address_encrypted: Mapped[str] = mapped_column(Text)
     last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SmsOutbound(Base):
+    """A message sent unasked (a counsellor's reply), claimed by its idempotency key before any attempt."""
+
+    __tablename__ = "sms_outbound"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    # sending → queued/sent/delivered/undelivered/failed (Twilio's words) | suppressed (not sent, see error)
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

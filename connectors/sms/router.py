@@ -28,6 +28,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.turns.pipeline import handle_turn
 from connectors.sms.identity import encrypt_address, secret_key, sender_hash
 from connectors.sms.models import SmsDelivery, SmsSender
+from connectors.sms.outbound import record_status
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sms"])
@@ -60,19 +61,41 @@ def _public_url(request: Request) -> str:
     return url + (f"?{request.url.query}" if request.url.query else "")
 
 
-@router.post("/channels/twilio/sms", response_class=Response,
-             responses={200: {"content": {"application/xml": {}}, "description": "TwiML reply"}})
-async def twilio_sms(request: Request) -> Response:
-    services = request.app.state.services
-    settings = services.settings
+async def _verified_form(request: Request) -> dict[str, str] | None:
+    """The form fields when X-Twilio-Signature is Twilio's for the public URL, else None."""
+    settings = request.app.state.services.settings
     form = await request.form()
     params = {key: str(value) for key, value in form.multi_items()}
     signature = request.headers.get("X-Twilio-Signature", "")
     token = settings.twilio_auth_token
     if not token or not signature or not RequestValidator(token).validate(_public_url(request), params, signature):
         # Logged without any of the request's fields: a forged request may carry a real number.
-        log.warning("refused an SMS webhook call: %s", "no auth token configured" if not token else
-                    "missing or wrong X-Twilio-Signature")
+        log.warning("refused a Twilio webhook call on %s: %s", request.url.path,
+                    "no auth token configured" if not token else "missing or wrong X-Twilio-Signature")
+        return None
+    return params
+
+
+@router.post("/channels/twilio/status", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def twilio_status(request: Request) -> Response:
+    """Twilio's delivery status for a message we sent (connectors.sms.outbound)."""
+    params = await _verified_form(request)
+    if params is None:
+        return Response("invalid signature", status_code=status.HTTP_403_FORBIDDEN)
+    sid, state = params.get("MessageSid"), params.get("MessageStatus")
+    if not sid or not state:
+        return Response("MessageSid and MessageStatus are required", status_code=status.HTTP_400_BAD_REQUEST)
+    await run_in_threadpool(record_status, request.app.state.services.store, sid, state, params.get("ErrorCode"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/channels/twilio/sms", response_class=Response,
+             responses={200: {"content": {"application/xml": {}}, "description": "TwiML reply"}})
+async def twilio_sms(request: Request) -> Response:
+    services = request.app.state.services
+    settings = services.settings
+    params = await _verified_form(request)
+    if params is None:
         return Response("invalid signature", status_code=status.HTTP_403_FORBIDDEN)
 
     message_sid, address = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
