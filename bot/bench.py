@@ -48,6 +48,25 @@ async def _timed_sequence(client: httpx.AsyncClient, url: str, bodies: list[dict
     return samples
 
 
+async def _timed_sms(client: httpx.AsyncClient, app_url: str, signed_url: str, token: str, turns: int) -> list[float]:
+    """The same greeting through the signed Twilio webhook (signature check, claim, turn, TwiML)."""
+    from twilio.request_validator import RequestValidator
+
+    validator, samples = RequestValidator(token), []
+    for i in range(turns):
+        params = {"MessageSid": f"SMbench{uuid.uuid4().hex}", "From": f"+4590{i % 20:06d}", "To": "+4570000000",
+                  "Body": "hej", "NumMedia": "0"}
+        headers = {"X-Twilio-Signature": validator.compute_signature(signed_url, params)}
+        started = time.perf_counter()
+        response = await client.post(f"{app_url}/channels/twilio/sms", data=params, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        if "<Message>" not in response.text:
+            raise RuntimeError("empty TwiML reply from the SMS webhook")
+        samples.append(elapsed)
+    return samples
+
+
 async def _throughput(client: httpx.AsyncClient, url: str, senders: int, turns_each: int,
                       rasa: bool = False) -> tuple[float, int]:
     failures = 0
@@ -72,7 +91,7 @@ def _rss_mb(pid: int) -> float:
     return round(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20)
 
 
-async def _measure(stack, turns: int, concurrency: int) -> dict:
+async def _measure(stack, turns: int, concurrency: int, sms_token: str) -> dict:
     app, rasa = stack.app_url, stack.settings.rasa_url
     async with httpx.AsyncClient(timeout=60) as client:
         # Warm both paths (first turns load models and compile graphs).
@@ -88,6 +107,8 @@ async def _measure(stack, turns: int, concurrency: int) -> dict:
         rasa_alone = await _timed_sequence(client, f"{rasa}/webhooks/rest/webhook", rasa_bodies)
         full_turn = await _timed_sequence(client, f"{app}/api/webchat/messages", app_bodies)
         search_turn = await _timed_sequence(client, f"{app}/api/webchat/messages", search_bodies)
+        sms_turn = await _timed_sms(client, app, stack.settings.app_url.rstrip("/") + "/channels/twilio/sms",
+                                    sms_token, turns)
         per_sender = max(5, turns // concurrency)
         rasa_per_s, rasa_failures = await _throughput(client, f"{rasa}/webhooks/rest/webhook", concurrency,
                                                       per_sender, rasa=True)
@@ -96,17 +117,21 @@ async def _measure(stack, turns: int, concurrency: int) -> dict:
         "rasa_rest_turn": _summary(rasa_alone),
         "app_full_turn": _summary(full_turn),
         "app_search_turn": _summary(search_turn),
+        "sms_webhook_turn": _summary(sms_turn),
         "rasa_throughput": {"senders": concurrency, "turns_per_s": round(rasa_per_s, 1), "failures": rasa_failures},
         "throughput": {"senders": concurrency, "turns_per_s": round(turns_per_s, 1), "failures": failures},
     }
 
 
 def run_turn_benchmark(settings: Settings, model: TrainedModel, turns: int, concurrency: int) -> dict:
+    # The SMS path needs a Twilio auth token to verify signatures with; the bench signs as Twilio would.
+    sms_token = uuid.uuid4().hex
     with console.status("Starting Rasa and the app…"):
-        stack = start_stack(settings, model.path)
+        stack = start_stack(settings, model.path, extra_env={"TWILIO_AUTH_TOKEN": sms_token,
+                                                             "BROBYGGER_SMS_RATE_LIMIT": "100000/minute"})
     try:
         with console.status(f"Measuring ({turns} turns per path, {concurrency} parallel senders)…"):
-            results = asyncio.run(_measure(stack, turns, concurrency))
+            results = asyncio.run(_measure(stack, turns, concurrency, sms_token))
         results["rss_mb"] = {"app": _rss_mb(stack.processes["app"].pid), "rasa": _rss_mb(stack.processes["rasa"].pid)}
     finally:
         stack.stop()
@@ -131,7 +156,8 @@ def _print(results: dict, out: Path) -> None:
         table.add_column(column)
     for key, label in (("rasa_rest_turn", "Rasa REST turn alone (floor)"),
                        ("app_full_turn", "Full web chat turn (app + Rasa)"),
-                       ("app_search_turn", "Search turn (action + retrieval)")):
+                       ("app_search_turn", "Search turn (action + retrieval)"),
+                       ("sms_webhook_turn", "SMS webhook turn (signature, claim, turn, TwiML)")):
         row = results[key]
         table.add_row(label, str(row["p50_ms"]), str(row["p95_ms"]), str(row["n"]))
     console.print(table)
