@@ -111,6 +111,17 @@ def test_concurrent_duplicates_are_processed_once(sms):
     assert inbound == 1
 
 
+def test_first_messages_at_once_from_one_sender_are_all_kept(sms):
+    # Three at once (the fixture's rate limit): one conversation and one sender row are created, once.
+    with ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(lambda n: post(sms, form(f"besked {n}", sid=f"SM-first-{n}")), range(3)))
+    assert {r.status_code for r in responses} == {200}
+    with sms.app.state.services.store.session() as session:
+        inbound = session.scalars(select(Message.text).where(Message.direction == "in")).all()
+    assert sorted(inbound) == [f"besked {n}" for n in range(3)]
+    assert count(sms, SmsSender) == 1 and count(sms, Conversation) == 1
+
+
 def test_a_picture_without_text_gets_a_polite_text_only_reply(sms):
     renderer = sms.app.state.services.renderer
     response = post(sms, form("", sid="MM0001", NumMedia="1", MediaUrl0="https://api.twilio.com/media/x",

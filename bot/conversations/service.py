@@ -1,21 +1,25 @@
 """Conversation bookkeeping shared by channels, the turn pipeline and actions."""
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.conversations.models import Conversation, Feedback, Message
 from bot.store.db import Store
 
 
 def get_or_create(store: Store, channel: str, external_id: str, language: str) -> Conversation:
-    with store.session() as session:
-        conversation = session.scalar(
-            select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
-        )
-        if conversation is None:
-            conversation = Conversation(channel=channel, external_id=external_id, language=language)
-            session.add(conversation)
-            session.flush()
-        return conversation
+    query = select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
+    try:
+        with store.session() as session:
+            conversation = session.scalar(query)
+            if conversation is None:
+                conversation = Conversation(channel=channel, external_id=external_id, language=language)
+                session.add(conversation)
+                session.flush()
+            return conversation
+    except IntegrityError:  # two first messages at once: the other one created it
+        with store.session() as session:
+            return session.scalars(query).one()
 
 
 def by_engine_sender(store: Store, sender_id: str) -> Conversation | None:

@@ -177,12 +177,16 @@ def _answered(store, delivery_id: int, texts: list[str]) -> None:
 
 
 def _remember_sender(store, sender: str, channel: str, address_encrypted: str) -> None:
-    with store.session() as session:
-        known = session.get(SmsSender, sender)
-        if known is None:
-            session.add(SmsSender(sender=sender, channel=channel, address_encrypted=address_encrypted))
-        else:
-            known.last_inbound_at = datetime.now(UTC)
+    try:
+        with store.session() as session:
+            known = session.get(SmsSender, sender)
+            if known is None:
+                session.add(SmsSender(sender=sender, channel=channel, address_encrypted=address_encrypted))
+            else:
+                known.last_inbound_at = datetime.now(UTC)
+    except IntegrityError:  # two first messages at once: the other one added the sender
+        with store.session() as session:
+            session.get(SmsSender, sender).last_inbound_at = datetime.now(UTC)
 
 
 def _conversation_language(services, channel: str, sender: str) -> str:
