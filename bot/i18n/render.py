@@ -243,8 +243,7 @@ class Renderer:
         if offer.get("demo"):
             line += " " + self.text("offer_demo", language)
         if offer.get("contact"):
-            contact = web_host(offer["contact"]) if limits.web_host_only else offer["contact"]
-            line += "\n" + self.text("offer_contact", language, contact=contact)
+            line += "\n" + self._contact_line(offer, language, limits.web_host_only)
         # Every offer is in Danish; saying so matters only to someone writing in another language.
         if language != "da" and language in offer.get("languages", []):
             line += " " + self.text("offer_speaks_language", language,
@@ -257,20 +256,16 @@ class Renderer:
         cost = {"free": "offer_cost_free", "paid": "offer_cost_paid"}.get(offer.get("cost") or "")
 
         def build(limits: DetailLimits) -> str:
-            hours = shorten(offer.get("hours") or "", limits.hours)
-            contact = offer.get("contact") or ""
-            if limits.web_host_only:
-                contact = web_host(contact)
             text = self.text(
                 "offer_details",
                 language,
-                title=offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else ""),
+                title=self._title_with_notice(offer, language),
                 summary=shorten(offer["summary"], limits.summary),
-                address=self.text("offer_address", language, address=offer["address"]) if offer.get("address") else "",
-                hours=self.text("offer_hours", language, hours=hours) if hours else "",
+                address=self._address_line(offer, language),
+                hours=self._hours_line(offer, language, limits.hours),
                 cost=self.text(cost, language) if cost else "",
                 how_to_join=shorten(offer.get("how_to_join") or "", limits.how_to_join) or "-",
-                contact=self.text("offer_contact", language, contact=contact) if contact else "",
+                contact=self._contact_line(offer, language, limits.web_host_only),
                 last_verified=self.date(date.fromisoformat(verified), language) if verified else "-",
             )
             return "\n".join(row for row in text.splitlines() if row.strip())
@@ -283,19 +278,32 @@ class Renderer:
         offer = args["offer"]
 
         def build(limits: DetailLimits) -> str:
-            contact = web_host(offer.get("contact") or "") if limits.web_host_only else offer.get("contact")
-            hours = shorten(offer.get("hours") or "", limits.hours)
-            lines = [offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else "")]
-            if contact:
-                lines.append(self.text("offer_contact", language, contact=contact))
-            if offer.get("address"):
-                lines.append(self.text("offer_address", language, address=offer["address"]))
-            if hours:
-                lines.append(self.text("offer_hours", language, hours=hours))
-            return "\n".join(lines)
+            lines = [self._title_with_notice(offer, language),
+                     self._contact_line(offer, language, limits.web_host_only),
+                     self._address_line(offer, language),
+                     self._hours_line(offer, language, limits.hours)]
+            return "\n".join(line for line in lines if line)
 
         return RenderedMessage(text=self._fitted(build, language, channel, SMS_DETAIL_LIMITS), offers=[offer],
                                key="offer_card")
+
+    # -- an offer's facts, each a whole line or "" when unknown (list, details, card) ----------------
+    def _title_with_notice(self, offer: dict, language: str) -> str:
+        return offer["title"] + (" " + self.text("offer_demo", language) if offer.get("demo") else "")
+
+    def _contact_line(self, offer: dict, language: str, web_host_only: bool = False) -> str:
+        contact = offer.get("contact") or ""
+        if contact and web_host_only:
+            contact = web_host(contact)
+        return self.text("offer_contact", language, contact=contact) if contact else ""
+
+    def _address_line(self, offer: dict, language: str) -> str:
+        address = offer.get("address")
+        return self.text("offer_address", language, address=address) if address else ""
+
+    def _hours_line(self, offer: dict, language: str, limit: int | None) -> str:
+        hours = shorten(offer.get("hours") or "", limit)
+        return self.text("offer_hours", language, hours=hours) if hours else ""
 
     def _render_offer_send_which(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
         # "Which one?" — the answer "2" sends offer 2 (not its details, which a bare number means elsewhere).
@@ -345,18 +353,18 @@ class Renderer:
                                         "1": {"intent": "request_human"}})
 
     def _render_feedback_ask(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
-        yes, no = self.text("choice_yes", language), self.text("choice_no", language)
-        return RenderedMessage(text=self.text("feedback_ask", language), quick_replies=[yes, no],
-                               key="feedback_ask",
-                               choices={"1": {"intent": "affirm"}, answer_key(yes): {"intent": "affirm"},
-                                        "2": {"intent": "deny"}, answer_key(no): {"intent": "deny"}})
+        # The text asks for "1" (yes) or "2" (no); the yes/no buttons mean the same.
+        message = self._yes_no_question("feedback_ask", language)
+        message.choices.update({"1": {"intent": "affirm"}, "2": {"intent": "deny"}})
+        return message
 
     def _render_delete_data_ask(self, language: str, args: dict[str, Any], channel: str) -> RenderedMessage:
-        yes, no = self.text("choice_yes", language), self.text("choice_no", language)
-        return RenderedMessage(text=self.text("delete_data_ask", language), quick_replies=[yes, no],
-                               key="delete_data_ask",
-                               choices={answer_key(yes): {"intent": "affirm"}, answer_key(no): {"intent": "deny"}})
+        return self._yes_no_question("delete_data_ask", language)
 
+    def _yes_no_question(self, key: str, language: str) -> RenderedMessage:
+        yes, no = self.text("choice_yes", language), self.text("choice_no", language)
+        return RenderedMessage(text=self.text(key, language), quick_replies=[yes, no], key=key,
+                               choices={answer_key(yes): {"intent": "affirm"}, answer_key(no): {"intent": "deny"}})
 
 def web_host(contact: str) -> str:
     """A web address reduced to its site ("https://halsnaes.dk/borger/…" → "halsnaes.dk"); else as it is."""
