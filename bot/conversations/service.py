@@ -7,8 +7,17 @@ from bot.conversations.models import Conversation, Feedback, Message
 from bot.store.db import Store
 
 
+def _by_channel_id(channel: str, external_id: str):
+    return select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
+
+
+def find(store: Store, channel: str, external_id: str) -> Conversation | None:
+    with store.session() as session:
+        return session.scalar(_by_channel_id(channel, external_id))
+
+
 def get_or_create(store: Store, channel: str, external_id: str, language: str) -> Conversation:
-    query = select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
+    query = _by_channel_id(channel, external_id)
     try:
         with store.session() as session:
             conversation = session.scalar(query)

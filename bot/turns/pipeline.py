@@ -59,13 +59,15 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         service.get_or_create, services.store, channel, external_id,
         language or choose_language(guess, None, settings.default_language),
     )
-    first_contact = await run_in_threadpool(service.last_outbound, services.store, conversation.id) is None
     # The answers the previous bot turn invited (its messages' choices), read before this message is stored.
+    replies = await run_in_threadpool(service.last_replies, services.store, conversation.id)
     offered: dict[str, dict] = {}
     expected: set[str] = set()
-    for reply in await run_in_threadpool(service.last_replies, services.store, conversation.id):
+    for reply in replies:
         offered.update((reply.payload or {}).get("choices") or {})
         expected.add((reply.payload or {}).get("expects"))
+    first_contact = not replies and await run_in_threadpool(
+        service.last_outbound, services.store, conversation.id) is None
     place_answer = "place" in expected and len(text.split()) <= PLACE_ANSWER_MAX_WORDS
     # A place name ("Vester Klumpby", "Aarhus") says nothing about the citizen's language.
     turn_language = language or (conversation.language if place_answer else
@@ -100,11 +102,10 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     # Actions may have changed the conversation (language switch, escalation): read it again.
     conversation = await run_in_threadpool(service.by_engine_sender, services.store, conversation.engine_sender_id)
     assert conversation is not None
-    rendered, effects = _render_all(services, raw_messages, conversation.language,
-                                    RENDER_CHANNEL.get(channel, "web"))
+    render_channel = RENDER_CHANNEL.get(channel, "web")
+    rendered, effects = _render_all(services, raw_messages, conversation.language, render_channel)
     if first_contact and "erase_conversation" not in effects:
-        _add_privacy_notice(services, rendered, conversation.language, RENDER_CHANNEL.get(channel, "web"),
-                            crisis=crisis is not None)
+        _add_privacy_notice(services, rendered, conversation.language, render_channel, crisis=crisis is not None)
 
     for message in rendered:
         await run_in_threadpool(

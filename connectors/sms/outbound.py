@@ -22,7 +22,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from bot.conversations import service
-from bot.conversations.models import Conversation
 from bot.settings import Settings
 from bot.store.db import Store
 from connectors.sms.identity import decrypt_address, secret_key
@@ -89,10 +88,8 @@ class OutboundSms:
     def _reason_not_to_send(self, sender: str, contact: SmsSender | None) -> str | None:
         if contact is None:
             return "unknown sender"
-        with self.store.session() as session:
-            conversation_id = session.scalar(select(Conversation.id).where(
-                Conversation.channel == contact.channel, Conversation.external_id == sender))
-        if conversation_id is not None and service.opted_out(self.store, conversation_id):
+        conversation = service.find(self.store, contact.channel, sender)
+        if conversation is not None and service.opted_out(self.store, conversation.id):
             return "the citizen wrote STOP"
         last = contact.last_inbound_at if contact.last_inbound_at.tzinfo else contact.last_inbound_at.replace(
             tzinfo=UTC)

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.conversations import service
 from bot.turns.pipeline import handle_turn
 from connectors.sms.identity import encrypt_address, secret_key, sender_hash
 from connectors.sms.models import SmsDelivery, SmsSender
@@ -190,9 +191,5 @@ def _remember_sender(store, sender: str, channel: str, address_encrypted: str) -
 
 
 def _conversation_language(services, channel: str, sender: str) -> str:
-    from bot.conversations.models import Conversation
-
-    with services.store.session() as session:
-        language = session.scalar(select(Conversation.language).where(Conversation.channel == channel,
-                                                                      Conversation.external_id == sender))
-    return language or services.settings.default_language
+    conversation = service.find(services.store, channel, sender)
+    return conversation.language if conversation else services.settings.default_language
