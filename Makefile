@@ -13,6 +13,9 @@ APP_HASH  := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 RASA_HASH := $(shell cat $(RASA_REQ) | sha256sum | cut -c1-16)
 APP_STAMP  := $(APP_VENV)/.installed-$(APP_HASH)
 RASA_STAMP := $(RASA_VENV)/.installed-$(RASA_HASH)
+# axe-core (the accessibility scan the browser tests inject); npm ci reinstalls when the lock changes.
+NODE_HASH  := $(shell cat package-lock.json | sha256sum | cut -c1-16)
+NODE_STAMP := node_modules/.installed-$(NODE_HASH)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -28,7 +31,7 @@ for c in python$(1) $$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)
 done; exit 1
 endef
 
-.PHONY: help setup run test bench lint locales model index clean
+.PHONY: help setup run test bench lint locales model index browser clean
 help:
 	@echo "make run    start Brobygger (sets up, trains if needed)"
 	@echo "make test   run the whole test suite (sets up if needed)"
@@ -48,6 +51,19 @@ $(RASA_STAMP): $(RASA_REQ)
 	$(RASA_VENV)/bin/pip install -q --upgrade pip wheel 'setuptools<70' && \
 	$(RASA_VENV)/bin/pip install -q -r $(RASA_REQ) && touch $@
 
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "ERROR: npm is needed for the browser tests (axe-core). Install Node.js and npm (e.g. 'apt-get install nodejs npm') and rerun."; exit 1; }
+	@echo "==> installing axe-core for the browser tests (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error && touch $@
+
+# The web pages are tested in Debian's Chromium, driven by Playwright (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "ERROR: the browser tests need Chromium at /usr/bin/chromium: run 'apt-get install chromium' as root, then rerun."; exit 1; fi; }
+
 locales: $(APP_STAMP)
 	@out=$$($(APP_VENV)/bin/pybabel compile -d bot/locales -D messages 2>&1) || { echo "$$out"; exit 1; }
 
@@ -64,11 +80,11 @@ index: setup
 run: model index
 	@$(APP_VENV)/bin/brobygger run
 
-test: model index
+test: model index $(NODE_STAMP) browser
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests
 	@$(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-bench: model
+bench: model index browser
 	@$(APP_VENV)/bin/brobygger bench turn
 	@$(APP_VENV)/bin/brobygger bench parse
 	@$(APP_VENV)/bin/brobygger bench search

@@ -4,6 +4,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from bot.actions.router import router as actions_router
@@ -11,6 +12,8 @@ from bot.health.router import router as health_router
 from bot.services import build_services
 from bot.settings import Settings, get_settings
 from connectors.sms.router import router as sms_router
+from connectors.webchat.page import STATIC_PATH, static_files
+from connectors.webchat.page import router as webchat_page_router
 from connectors.webchat.router import router as webchat_router
 from knowledge.search.api import router as offer_search_router
 from nlu.parse.router import router as nlu_router
@@ -46,10 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
         return await call_next(request)
 
+    # Pages and replies reach cheap phones on slow connections; event streams are left uncompressed.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.include_router(health_router)
     app.include_router(webchat_router)
     app.include_router(sms_router)
     app.include_router(nlu_router)
     app.include_router(actions_router)
     app.include_router(offer_search_router)
+    app.include_router(webchat_page_router)
+    app.mount(STATIC_PATH, static_files, name="webchat-static")
     return app

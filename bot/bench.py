@@ -133,6 +133,8 @@ def run_turn_benchmark(settings: Settings, model: TrainedModel, turns: int, conc
         with console.status(f"Measuring ({turns} turns per path, {concurrency} parallel senders)…"):
             results = asyncio.run(_measure(stack, turns, concurrency, sms_token))
         results["rss_mb"] = {"app": _rss_mb(stack.processes["app"].pid), "rasa": _rss_mb(stack.processes["rasa"].pid)}
+        with console.status("Loading the web chat page in Chromium…"):
+            results["web_page"] = web_page_weight(stack.app_url)
     finally:
         stack.stop()
     results["rasa_ready_s"] = round(stack.rasa_ready_s, 1)
@@ -148,6 +150,43 @@ def run_turn_benchmark(settings: Settings, model: TrainedModel, turns: int, conc
     out.write_text(json.dumps(results, indent=2))
     _print(results, out)
     return results
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+
+
+def web_page_weight(app_url: str, turns: int = 10) -> dict:
+    """What a phone downloads before the first message (bytes on the wire, as Chromium counts them), and
+    the web chat turn as the citizen sees it: from tapping Send to the reply on screen."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return {"error": "chromium is not installed (apt-get install chromium)"}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 740})
+            page.goto(f"{app_url}/?lang=so", wait_until="networkidle")
+            entries = page.evaluate("""() => performance.getEntriesByType('navigation')
+                .concat(performance.getEntriesByType('resource'))
+                .map(e => ({transfer: e.transferSize, decoded: e.decodedBodySize}))""")
+            shown = []
+            for turn in range(turns):
+                count = page.locator("#log .msg").count()
+                page.fill("#input", "see tahay")
+                started = time.perf_counter()
+                page.click("#send")
+                page.wait_for_function("n => document.querySelectorAll('#log .msg').length > n + 1", arg=count)
+                if turn:  # the first turn opens the conversation and the live stream
+                    shown.append((time.perf_counter() - started) * 1000)
+        finally:
+            browser.close()
+    return {"requests": len(entries), "transferred_bytes": sum(e["transfer"] for e in entries),
+            "decoded_bytes": sum(e["decoded"] for e in entries), "turn_in_browser": _summary(shown)}
 
 
 def _print(results: dict, out: Path) -> None:
@@ -168,6 +207,15 @@ def _print(results: dict, out: Path) -> None:
                   f"RSS app {results['rss_mb']['app']} MB, "
                   f"Rasa {results['rss_mb']['rasa']} MB; Rasa ready in {results['rasa_ready_s']} s; "
                   f"training {results['training_s']} s")
+    page = results.get("web_page") or {}
+    if "transferred_bytes" in page:
+        browser_turn = page["turn_in_browser"]
+        console.print(f"Web chat page before the first message: {page['transferred_bytes'] / 1000:.1f} kB "
+                      f"transferred ({page['decoded_bytes'] / 1000:.1f} kB unpacked, {page['requests']} requests; "
+                      f"target < 100 kB); a turn from Send to the reply on screen p50 {browser_turn['p50_ms']} ms, "
+                      f"p95 {browser_turn['p95_ms']} ms (Chromium)")
+    elif page:
+        console.print(f"Web chat page not measured: {page.get('error')}")
     console.print(f"Saved {out}")
 
 

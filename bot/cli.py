@@ -127,6 +127,8 @@ def run() -> None:
             stack = start_stack(settings, model.path)
         url = stack.app_url
         console.print(f"\n[bold green]Brobygger is running[/bold green] (ready in {stack.rasa_ready_s:.0f} s)")
+        console.print(f"  Web chat      {url}/  (embed on any site: <script src=\"{settings.app_url}/widget.js\" "
+                      'data-lang="so" defer></script>)')
         console.print(f"  Web chat API  POST {url}/api/webchat/messages")
         console.print(f"  API docs      {url}/docs")
         console.print(f"  Health        {url}/healthz")

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
                                 description="messages per sender; past it one notice, then silence")
 
     default_language: str = "da"
+    widget_frame_ancestors: str = Field(
+        default="*", description="sites that may show the web chat in the embeddable widget (a CSP "
+        "frame-ancestors list, e.g. \"https://www.aarhus.dk https://*.kk.dk\"); '*' allows any site")
     max_text_chars: int = 2000
     retention_days: int = 180
 

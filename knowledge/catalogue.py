@@ -344,7 +344,12 @@ class Offer(BaseModel):
             "scope": self.where.scope,
             "languages": self.languages,
             "contact": self.contact.best(),
+            # Each way of reaching the offer, for the web chat's call / website / e-mail buttons.
+            "phone": self.contact.phone,
+            "email": self.contact.email,
+            "url": self.contact.url,
             "address": self.address,
+            "coordinates": {"lat": self.coordinates.lat, "lon": self.coordinates.lon} if self.coordinates else None,
             "hours": self.hours,
             "cost": self.cost,
             "how_to_join": self.localized("how_to_join", language) or None,

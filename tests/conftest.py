@@ -75,6 +75,15 @@ class ThreadedServer(uvicorn.Server):
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (tests/browser.py)."""
+    from tests.browser import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="session")
 def trained_model():
     from bot.engine.process import ensure_model
     from bot.settings import get_settings

@@ -160,3 +160,38 @@ def test_delivery_statuses_are_recorded_from_signed_callbacks_only(app_client, r
     assert signed.status_code == 204
     with app_client.app.state.services.store.session() as session:
         assert session.scalar(select(SmsOutbound.status).where(SmsOutbound.idempotency_key == "reply-7")) == "delivered"
+
+
+LONG_DANISH = ("Tak fordi du skrev til os. Jeg har kigget på dine muligheder i Odense. Der er en gruppe for "
+               "nybagte mødre i Vollsmose hver tirsdag kl. 10, og du kan bare møde op. Hvis du hellere vil "
+               "tale med nogen alene, kan du ringe til Mødrehjælpens rådgivning på hverdage. Du kan også få "
+               "en sundhedsplejerske på besøg derhjemme; det bestiller du hos kommunen. Skriv endelig igen, "
+               "hvis du har spørgsmål, så hjælper jeg dig videre med det næste skridt.")
+
+
+def test_a_long_counsellor_answer_goes_in_parts_cut_after_sentences_each_within_budget(app_client, recorder):
+    from bot.i18n import sms
+
+    sender = write_in(app_client)
+    results = outbound(app_client).send_text(sender, LONG_DANISH, key="answer-7", language="da")
+    bodies = [request["form"]["Body"] for request in recorder.requests]
+    assert len(bodies) == len(results) >= 2
+    assert all(sms.cost(body).segments <= sms.budget("da") for body in bodies)
+    assert all(body.rstrip().endswith((".", "!", "?")) for body in bodies[:-1]), bodies
+    assert " ".join(bodies).split() == sms.for_sms(LONG_DANISH, "da").split()  # nothing lost, order kept
+    # Called again (a retried request): no part goes twice.
+    outbound(app_client).send_text(sender, LONG_DANISH, key="answer-7", language="da")
+    assert len(recorder.requests) == len(bodies)
+
+
+def test_splitting_keeps_arabic_within_its_budget_and_cuts_a_giant_word_only_as_a_last_resort():
+    from bot.i18n import sms
+
+    arabic = "مرحبا، أنا مستشارة في بروبيغر. " * 30
+    parts = sms.split(arabic, "ar")
+    assert len(parts) > 1 and all(sms.cost(p).segments <= 4 for p in parts)
+    assert " ".join(parts).split() == arabic.split()
+    giant = "a" * 500
+    parts = sms.split(f"Hej. {giant} farvel.", "da")
+    assert all(sms.cost(p).segments <= 2 for p in parts) and "".join(parts).replace(" ", "") == f"Hej.{giant}farvel."
+    assert sms.split("Kort besked.", "da") == ["Kort besked."]

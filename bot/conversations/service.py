@@ -3,6 +3,7 @@
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.conversations.live import bell
 from bot.conversations.models import Conversation, Feedback, Message
 from bot.store.db import Store
 
@@ -40,13 +41,17 @@ def by_engine_sender(store: Store, sender_id: str) -> Conversation | None:
 
 def add_message(store: Store, conversation_id: int, direction: str, author: str, text: str, language: str,
                 status: str = "received", payload: dict | None = None) -> Message:
-    """Commit one message. Inbound messages are committed before anything processes them."""
+    """Commit one message. Inbound messages are committed before anything processes them.
+
+    Once committed, anyone waiting for the conversation's next message (a live web chat) is woken.
+    """
     with store.session() as session:
         message = Message(conversation_id=conversation_id, direction=direction, author=author, text=text,
                           language=language, status=status, payload=payload)
         session.add(message)
         session.flush()
-        return message
+    bell.ring(conversation_id)
+    return message
 
 
 def set_message_status(store: Store, message_id: int, status: str) -> None:
@@ -94,6 +99,14 @@ def messages_of(store: Store, conversation_id: int) -> list[Message]:
     with store.session() as session:
         return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                     .order_by(Message.id)))
+
+
+def messages_after(store: Store, conversation_id: int, after: int, limit: int) -> list[Message]:
+    """The conversation's messages with an id above `after`, oldest first, at most `limit`."""
+    with store.session() as session:
+        return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                          Message.id > after)
+                                    .order_by(Message.id).limit(limit)))
 
 
 def last_outbound(store: Store, conversation_id: int) -> Message | None:

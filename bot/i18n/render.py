@@ -52,6 +52,9 @@ class RenderedMessage:
     choices: dict[str, dict] | None = None
     # What kind of answer the message asks for ("place"), so a short answer is read as one.
     expects: str | None = None
+    # The text to show above the offers when a client shows them as cards (the web chat): the list's
+    # first and last lines, since the cards carry each offer. Clients without cards show `text`.
+    lead: str | None = None
 
 
 class _SafeArgs(dict):
@@ -162,6 +165,8 @@ class Renderer:
         else:
             message = composite(language, args, channel)
         message.text = self._finish(message.text, language, channel)
+        if message.lead is not None:
+            message.lead = self._finish(message.lead, language, channel)
         return message
 
     def _finish(self, text: str, language: str, channel: str) -> str:
@@ -210,18 +215,23 @@ class Renderer:
         # ("nothing in Lemvig, here is one in Holstebro"). Without one, every offer is national.
         municipality = args.get("municipality")
 
+        if municipality and start == 1 and offers and not any(o.get("tier") == "municipality" for o in offers):
+            first = self.text("offers_none_in_place", language, municipality=municipality)
+        else:
+            first = self.plural("offers_found", "offers_found_plural", len(offers), language)
+        last = self.text("offers_next_steps", language)
+
         def build(limits: ListLimits) -> str:
-            if municipality and start == 1 and offers and not any(o.get("tier") == "municipality" for o in offers):
-                lines = [self.text("offers_none_in_place", language, municipality=municipality)]
-            else:
-                lines = [self.plural("offers_found", "offers_found_plural", len(offers), language)]
+            lines = [first]
             for number, offer in enumerate(offers, start=start):
                 lines.append(self._offer_line(offer, number, municipality, language, limits))
-            lines.append(self.text("offers_next_steps", language))
+            lines.append(last)
             return "\n".join(lines)
 
-        return RenderedMessage(text=self._fitted(build, language, channel, SMS_LIST_LIMITS), offers=offers,
-                               key="offer_list")
+        # Each card keeps its number in the list, so "2" and card 2 are the same offer.
+        cards = [{**offer, "number": number} for number, offer in enumerate(offers, start=start)]
+        return RenderedMessage(text=self._fitted(build, language, channel, SMS_LIST_LIMITS), offers=cards,
+                               key="offer_list", lead=f"{first}\n{last}")
 
     def _offer_line(self, offer: dict, number: int, municipality: str | None, language: str,
                     limits: ListLimits) -> str:

@@ -40,8 +40,13 @@ def message_keys() -> list[str]:
         return [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(po) if m.id]
 
 
+# The web chat page's own texts (buttons, labels: connectors/webchat/page.py), never sent as messages.
+PAGE_TEXT_PREFIX = "web_"
+
+
 def sent_keys() -> list[str]:
-    return [key for key in message_keys() if key not in FRAGMENTS] + list(COMPOSED)
+    return [key for key in message_keys()
+            if key not in FRAGMENTS and not key.startswith(PAGE_TEXT_PREFIX)] + list(COMPOSED)
 
 
 def samples(renderer: Renderer, catalogue: Catalogue, language: str, channel: str) -> Iterator[Sample]:

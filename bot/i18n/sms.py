@@ -13,6 +13,7 @@ accent (Turkish ş ğ ı → s g i, as Turkish phones type them). Arabic and Far
 left as they are.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -91,3 +92,56 @@ def for_sms(text: str, language: str) -> str:
 def _base_letter(ch: str) -> str:
     base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
     return base if base and is_gsm7(base) else ch
+
+
+# Where a long message may be cut: after a sentence's end (Latin, Arabic "؟" and Urdu/Farsi "۔") or at a
+# line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?؟۔…])\s+|\s*\n+\s*")
+
+
+def split(text: str, language: str) -> list[str]:
+    """A long message (a counsellor's answer) as SMS parts, each within the language's segment budget.
+
+    Cut after whole sentences where possible, else between words, and only as a last resort inside a
+    word; nothing is dropped and no part is empty.
+    """
+    limit = budget(language)
+
+    def fits(candidate: str) -> bool:
+        return cost(candidate).segments <= limit
+
+    text = text.strip()
+    if fits(text):
+        return [text]
+    units: list[str] = []
+    for sentence in (s for s in _SENTENCE_BREAK.split(text) if s.strip()):
+        if fits(sentence):
+            units.append(sentence)
+            continue
+        for word in sentence.split():
+            units.extend([word] if fits(word) else _cut(word, fits))
+    return _pack(units, fits)
+
+
+def _cut(word: str, fits) -> list[str]:
+    pieces, piece = [], ""
+    for ch in word:
+        if piece and not fits(piece + ch):
+            pieces.append(piece)
+            piece = ""
+        piece += ch
+    return [*pieces, piece]
+
+
+def _pack(units: list[str], fits) -> list[str]:
+    """Consecutive units joined by spaces into as few parts as fit (each unit fits on its own)."""
+    parts: list[str] = []
+    current = ""
+    for unit in units:
+        candidate = f"{current} {unit}" if current else unit
+        if fits(candidate):
+            current = candidate
+        else:
+            parts.append(current)
+            current = unit
+    return [*parts, current] if current else parts

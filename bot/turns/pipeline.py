@@ -47,10 +47,15 @@ class TurnResult:
     escalated: bool
     messages: list[RenderedMessage] = field(default_factory=list)
     engine_ok: bool = True
+    message_ids: list[int] = field(default_factory=list)  # the stored id of each message, same order
+
+
+# What a channel's own button may ask for without words ("talk to a person" in the web chat).
+REQUESTABLE_INTENTS = ("request_human",)
 
 
 async def handle_turn(services: Services, channel: str, external_id: str, text: str,
-                      language: str | None = None) -> TurnResult:
+                      language: str | None = None, requested: str | None = None) -> TurnResult:
     text = clean(text)
     settings = services.settings
     crisis = services.crisis_rules.check(text)
@@ -82,6 +87,8 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     )
 
     forced, forced_text = _decided_intent(services, text, offered, place_answer, crisis is not None)
+    if requested in REQUESTABLE_INTENTS and crisis is None:
+        forced, forced_text = requested, None
     metadata = turn_metadata(turn_language)
     if forced:
         # A forced intent replaces the text in the engine; actions read the citizen's words here.
@@ -107,11 +114,13 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     if first_contact and "erase_conversation" not in effects:
         _add_privacy_notice(services, rendered, conversation.language, render_channel, crisis=crisis is not None)
 
+    stored_ids = []
     for message in rendered:
-        await run_in_threadpool(
+        stored = await run_in_threadpool(
             service.add_message, services.store, conversation.id, "out", "bot", message.text,
             conversation.language, "sent", _payload(message),
         )
+        stored_ids.append(stored.id)
     await run_in_threadpool(service.set_message_status, services.store, inbound.id,
                             "processed" if engine_ok else "failed")
 
@@ -119,7 +128,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         await _erase(services, conversation.id, conversation.engine_sender_id)
 
     return TurnResult(conversation.id, conversation.language, conversation.state in ("queued", "human"),
-                      rendered, engine_ok)
+                      rendered, engine_ok, stored_ids)
 
 
 def _decided_intent(services: Services, text: str, offered: dict[str, dict], place_answer: bool,
@@ -199,6 +208,10 @@ def _payload(message: RenderedMessage) -> dict:
     payload: dict = {"key": message.key}
     if message.offers:
         payload["offer_ids"] = [offer["id"] for offer in message.offers]
+        # The cards as the citizen saw them, so a reloaded web chat shows the same offers.
+        payload["offers"] = message.offers
+        if message.lead:
+            payload["lead"] = message.lead
     if message.quick_replies:
         payload["quick_replies"] = message.quick_replies
     if message.choices:

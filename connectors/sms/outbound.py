@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from bot.conversations import service
+from bot.i18n import sms
 from bot.settings import Settings
 from bot.store.db import Store
 from connectors.sms.identity import decrypt_address, secret_key
@@ -84,6 +85,24 @@ class OutboundSms:
                 return self._finish(claimed, message.status or "queued", message.sid, None, attempts)
             log.warning("outbound %s attempt %d failed (%s); retrying", claimed, attempts, error)
             self.sleep(RETRY_DELAYS_S[attempts - 1])
+
+    def send_text(self, sender: str, text: str, key: str, language: str) -> list[SendResult]:
+        """A message of any length (a counsellor's answer). By SMS it goes in parts cut after sentences,
+        each within the language's segment budget and claimed under its own key, so a repeated call
+        sends only the parts that have not gone; WhatsApp has no segments and takes it whole."""
+        with self.store.session() as session:
+            contact = session.get(SmsSender, sender)
+        if contact is not None and contact.channel == "whatsapp":
+            parts = [text.strip()]
+        else:
+            parts = sms.split(sms.for_sms(text, language), language)
+        results = []
+        for number, part in enumerate(parts, start=1):
+            result = self.send(sender, part, key if len(parts) == 1 else f"{key}:{number}/{len(parts)}")
+            results.append(result)
+            if result.status in ("failed", "suppressed"):
+                break  # the rest would arrive without its beginning
+        return results
 
     def _reason_not_to_send(self, sender: str, contact: SmsSender | None) -> str | None:
         if contact is None:
