@@ -27,14 +27,23 @@ def requested_language(text: str) -> str | None:
     return None
 
 
+# Counsellors have the conversation from here: the engine stops predicting until the hand-back
+# resumes it (bot.turns.pipeline.resume_engine); the app does not send it messages meanwhile either.
+PAUSE = {"event": "pause"}
+
+
 async def handoff(ctx: ActionContext) -> ActionResult:
     await run_in_threadpool(service.escalate, ctx.services.store, ctx.conversation_id, "normal", "request_human")
-    return ActionResult().say("human_handoff")
+    result = ActionResult().say("human_handoff")
+    result.events.append(PAUSE)
+    return result
 
 
 async def crisis(ctx: ActionContext) -> ActionResult:
     await run_in_threadpool(service.escalate, ctx.services.store, ctx.conversation_id, "urgent", "crisis")
-    return ActionResult().say("crisis")
+    result = ActionResult().say("crisis")
+    result.events.append(PAUSE)
+    return result
 
 
 async def choose_language(ctx: ActionContext) -> ActionResult:

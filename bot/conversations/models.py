@@ -66,3 +66,17 @@ class Feedback(Base):
     offer_ids: Mapped[list] = mapped_column(JSON, default=list)  # the offers the answer is about
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Transition(Base):
+    """One change of a conversation's state (bot, queued, human, closed): who, when and why."""
+
+    __tablename__ = "conversation_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))  # citizen | bot | system | user:<id>
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,10 +1,10 @@
 """Conversation bookkeeping shared by channels, the turn pipeline and actions."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversations.live import bell
-from bot.conversations.models import Conversation, Feedback, Message
+from bot.conversations.models import Conversation, Feedback, Message, Transition, utcnow
 from bot.store.db import Store
 
 
@@ -68,20 +68,64 @@ def set_language(store: Store, conversation_id: int, language: str) -> None:
             conversation.language = language
 
 
-def escalate(store: Store, conversation_id: int, priority: str, reason: str) -> None:
-    """The single entry point for handing a conversation to a person.
+# Where a conversation may go from each state. The bot answers only in "bot"; in "queued" and "human"
+# every citizen message goes to the counsellors; "closed" reopens to "bot" when the citizen writes again.
+TRANSITIONS = {
+    "bot": ("queued", "closed"),
+    "queued": ("human", "bot", "closed"),
+    "human": ("bot", "closed"),
+    "closed": ("bot", "queued"),
+}
+WITH_COUNSELLORS = ("queued", "human")
 
-    For now it marks the conversation as queued (urgent for crises) so it can be listed; the
-    escalation issue adds the counsellor inbox, routing and connectors behind this function.
+
+def transition(store: Store, conversation_id: int, to_state: str, actor: str, reason: str,
+               from_states: tuple[str, ...] | None = None) -> Conversation | None:
+    """Move the conversation to `to_state` if its current state allows it (and is one of `from_states`,
+    when given); returns the updated conversation, or None when it was not in such a state.
+
+    The check and the change are one conditional UPDATE, so of two counsellors claiming the same
+    conversation at once exactly one succeeds.
     """
+    allowed = [state for state, targets in TRANSITIONS.items() if to_state in targets]
+    if from_states is not None:
+        allowed = [state for state in allowed if state in from_states]
     with store.session() as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            return
-        if conversation.state == "bot":
-            conversation.state = "queued"
-        if priority == "urgent":
-            conversation.priority = "urgent"
+        current = session.scalar(select(Conversation.state).where(Conversation.id == conversation_id))
+        if current not in allowed:
+            return None
+        changed = session.execute(update(Conversation).where(Conversation.id == conversation_id,
+                                                             Conversation.state == current)
+                                  .values(state=to_state, updated_at=utcnow(),
+                                          **({"priority": "normal"} if to_state in ("bot", "closed") else {}))
+                                  ).rowcount
+        if changed != 1:
+            return None  # someone else changed it between the read and the update
+        session.add(Transition(conversation_id=conversation_id, from_state=current, to_state=to_state,
+                               actor=actor, reason=reason))
+        session.flush()
+        return session.get(Conversation, conversation_id)
+
+
+def escalate(store: Store, conversation_id: int, priority: str, reason: str) -> bool:
+    """The single entry point for handing a conversation to a person: queue it (urgent for a crisis).
+
+    Returns True when it was newly queued. An urgent reason raises the priority of a conversation
+    that is already with the counsellors.
+    """
+    queued = transition(store, conversation_id, "queued", "bot", reason) is not None
+    if priority == "urgent":
+        with store.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.priority = "urgent"
+    return queued
+
+
+def transitions_of(store: Store, conversation_id: int) -> list[Transition]:
+    with store.session() as session:
+        return list(session.scalars(select(Transition).where(Transition.conversation_id == conversation_id)
+                                    .order_by(Transition.id)))
 
 
 def erase(store: Store, conversation_id: int) -> None:

@@ -10,6 +10,11 @@ nlu.keywords), a short answer to "where do you live?" (→ `inform_location`), g
 (nlu.gibberish → `nlu_fallback`) and a bare list number (→ `offer_details`).
 
 The first reply of a conversation carries the privacy notice, once (after erasure, once more).
+
+While counsellors have the conversation (state queued or human) the bot is silent: the message is
+stored for them and the engine (paused by the hand-off) is not asked. Only safety and STOP are still
+answered here: a crisis gets the emergency reply and raises the priority, STOP confirms and closes.
+A closed conversation reopens to the bot when the citizen writes again.
 """
 
 import logging
@@ -89,20 +94,36 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     forced, forced_text = _decided_intent(services, text, offered, place_answer, crisis is not None)
     if requested in REQUESTABLE_INTENTS and crisis is None:
         forced, forced_text = requested, None
-    metadata = turn_metadata(turn_language)
-    if forced:
-        # A forced intent replaces the text in the engine; actions read the citizen's words here.
-        metadata["text"] = forced_text or text
+    if conversation.state == "closed":
+        reopened = await run_in_threadpool(service.transition, services.store, conversation.id, "bot",
+                                           "citizen", "wrote again")
+        if reopened is not None:
+            conversation = reopened
+            await resume_engine(services, conversation.engine_sender_id)
     engine_ok = True
-    try:
-        raw_messages = await services.engine.turn(conversation.engine_sender_id, text, metadata, intent=forced)
-    except EngineError as exc:
-        engine_ok = False
-        log.warning("turn failed for conversation %s: %s", conversation.id, exc)
-        # STOP must work even when the engine does not: the confirmation is what opts the citizen out.
-        raw_messages = [OPT_OUT_CONFIRM if forced == "opt_out" else TECHNICAL_PROBLEM]
-    if crisis and not any(_key(raw) == "crisis" for raw in raw_messages):
-        # Safety does not depend on the engine: answer and escalate here.
+    if conversation.state in service.WITH_COUNSELLORS:
+        if forced not in ("crisis", "opt_out"):
+            await run_in_threadpool(service.set_message_status, services.store, inbound.id, "processed")
+            return TurnResult(conversation.id, conversation.language, True)
+        raw_messages = [CRISIS_REPLY if forced == "crisis" else OPT_OUT_CONFIRM]
+        if forced == "opt_out":
+            await run_in_threadpool(service.transition, services.store, conversation.id, "closed", "citizen",
+                                    "opt_out")
+    else:
+        metadata = turn_metadata(turn_language)
+        if forced:
+            # A forced intent replaces the text in the engine; actions read the citizen's words here.
+            metadata["text"] = forced_text or text
+        try:
+            raw_messages = await services.engine.turn(conversation.engine_sender_id, text, metadata, intent=forced)
+        except EngineError as exc:
+            engine_ok = False
+            log.warning("turn failed for conversation %s: %s", conversation.id, exc)
+            # STOP must work even when the engine does not: the confirmation is what opts the citizen out.
+            raw_messages = [OPT_OUT_CONFIRM if forced == "opt_out" else TECHNICAL_PROBLEM]
+    if crisis and (conversation.state in service.WITH_COUNSELLORS
+                   or not any(_key(raw) == "crisis" for raw in raw_messages)):
+        # Safety does not depend on the engine: answer and escalate (urgent) here.
         await run_in_threadpool(service.escalate, services.store, conversation.id, "urgent", "crisis")
         raw_messages = [CRISIS_REPLY]
 
@@ -129,6 +150,16 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
 
     return TurnResult(conversation.id, conversation.language, conversation.state in ("queued", "human"),
                       rendered, engine_ok, stored_ids)
+
+
+async def resume_engine(services: Services, sender_id: str) -> None:
+    """Let the engine answer again after counsellors had the conversation (the hand-off paused it)."""
+    try:
+        await services.engine.append_events(sender_id, [{"event": "resume"},
+                                                        {"event": "action", "name": "action_listen"}])
+    except EngineError as exc:
+        # The next turn would be ignored by a paused tracker; say so where an operator looks.
+        log.error("could not resume the engine for %s: %s", sender_id, exc)
 
 
 def _decided_intent(services: Services, text: str, offered: dict[str, dict], place_answer: bool,

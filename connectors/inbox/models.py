@@ -1,0 +1,32 @@
+"""Who has which conversation, and who opened what (the audit log)."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.conversations.models import utcnow
+from bot.store.db import Base
+
+
+class Assignment(Base):
+    """The counsellor a conversation is with (one at most: the conversation id is the key)."""
+
+    __tablename__ = "inbox_assignments"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """A counsellor or admin looked at or acted on a conversation."""
+
+    __tablename__ = "inbox_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    conversation_id: Mapped[int] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(16))  # open | claim | reply | handback | close
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

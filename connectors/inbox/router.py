@@ -1,0 +1,97 @@
+"""The counsellor API (bearer token, role counsellor or admin): the queue, claim, the transcript,
+reply, hand back to the bot, close."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from bot.users.auth import require_role
+from bot.users.models import User
+from connectors.inbox import service as inbox
+from connectors.inbox.schemas import (
+    ConversationMessages,
+    CounsellorMessage,
+    QueueEntry,
+    ReplyIn,
+    ReplyOut,
+    StateOut,
+)
+
+router = APIRouter(prefix="/api/counsellor", tags=["counsellor"],
+                   responses={401: {"description": "no or unknown token"},
+                              403: {"description": "not a counsellor or admin, or another counsellor's conversation"},
+                              404: {"description": "no such conversation"}})
+Counsellor = Annotated[User, Depends(require_role("counsellor", "admin"))]
+STATES = {"queued": ("queued",), "human": ("human",), "all": ("queued", "human")}
+
+
+@router.get("/conversations", response_model=list[QueueEntry])
+async def list_conversations(request: Request, user: Counsellor,
+                             state: Annotated[Literal["queued", "human", "all"], Query()] = "all") -> list[QueueEntry]:
+    """Conversations with the counsellors: urgent first, then the counsellor's languages, then the longest
+    waiting. Phone numbers are never part of it."""
+    items = await run_in_threadpool(inbox.queue, request.app.state.services.store, user, STATES[state])
+    return [QueueEntry(id=item.conversation.id, language=item.conversation.language,
+                       priority=item.conversation.priority, state=item.conversation.state,
+                       channel=item.conversation.channel, waiting_s=item.waiting_s, assigned_to=item.assigned_to)
+            for item in items]
+
+
+async def _checked(call):
+    """The inbox's answer, or its refusal as an HTTP error."""
+    try:
+        return await call
+    except inbox.InboxError as error:
+        raise HTTPException(error.status, str(error)) from error
+
+
+async def _state_change(change) -> StateOut:
+    changed = await _checked(change)
+    return StateOut(id=changed.id, state=changed.state)
+
+
+@router.post("/conversations/{conversation_id}/claim", response_model=StateOut,
+             responses={409: {"description": "another counsellor has it, or it is not waiting"}})
+async def claim(conversation_id: int, request: Request, user: Counsellor) -> StateOut:
+    """Take a waiting conversation (or pick one up from the bot); one counsellor per conversation."""
+    return await _state_change(inbox.claim(request.app.state.services, conversation_id, user))
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=ConversationMessages)
+async def messages(conversation_id: int, request: Request, user: Counsellor) -> ConversationMessages:
+    """The whole transcript, oldest first; opening it is written to the audit log."""
+    found, stored = await _checked(run_in_threadpool(inbox.transcript, request.app.state.services.store,
+                                                     conversation_id, user))
+    return ConversationMessages(
+        id=found.id, language=found.language, state=found.state, priority=found.priority, channel=found.channel,
+        messages=[CounsellorMessage(id=m.id, author=m.author, text=m.text, language=m.language,
+                                    created_at=m.created_at, offers=(m.payload or {}).get("offer_ids"),
+                                    crisis_rule=(m.payload or {}).get("crisis_rule"))
+                  for m in stored])
+
+
+@router.post("/conversations/{conversation_id}/reply", response_model=ReplyOut, status_code=status.HTTP_201_CREATED,
+             responses={409: {"description": "not claimed"}, 413: {"description": "text over the limit"}})
+async def reply(conversation_id: int, body: ReplyIn, request: Request, user: Counsellor) -> ReplyOut:
+    """Sent on the citizen's channel: live in the web chat, by SMS/WhatsApp through Twilio."""
+    services = request.app.state.services
+    if len(body.text) > services.settings.max_text_chars:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                            f"text is {len(body.text)} characters; the limit is {services.settings.max_text_chars}")
+    message = await _checked(run_in_threadpool(inbox.reply, services, conversation_id, user, body.text))
+    return ReplyOut(id=message.id, status=message.status)
+
+
+@router.post("/conversations/{conversation_id}/handback", response_model=StateOut,
+             responses={409: {"description": "not claimed by this counsellor"}})
+async def handback(conversation_id: int, request: Request, user: Counsellor) -> StateOut:
+    """The bot answers again (the engine resumes); the citizen is told in their language."""
+    return await _state_change(inbox.handback(request.app.state.services, conversation_id, user))
+
+
+@router.post("/conversations/{conversation_id}/close", response_model=StateOut,
+             responses={409: {"description": "not with the counsellors"}})
+async def close(conversation_id: int, request: Request, user: Counsellor) -> StateOut:
+    """Resolved: the citizen is told; their next message reopens the conversation to the bot."""
+    return await _state_change(run_in_threadpool(inbox.close, request.app.state.services, conversation_id, user))

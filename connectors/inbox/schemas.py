@@ -1,0 +1,52 @@
+"""Shapes of the counsellor API."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from bot.validation import check_text
+
+
+class QueueEntry(BaseModel):
+    id: int
+    language: str
+    priority: str = Field(description="urgent | normal")
+    state: str = Field(description="queued | human | bot | closed")
+    channel: str
+    waiting_s: int = Field(description="seconds since the conversation was handed to the counsellors")
+    assigned_to: str | None = None
+
+
+class CounsellorMessage(BaseModel):
+    id: int
+    author: str = Field(description="citizen | bot | counsellor | system")
+    text: str
+    language: str
+    created_at: datetime
+    offers: list[str] | None = Field(default=None, description="ids of the offers the message showed")
+    crisis_rule: str | None = None
+
+
+class ConversationMessages(BaseModel):
+    id: int
+    language: str
+    state: str
+    priority: str
+    channel: str
+    messages: list[CounsellorMessage]
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(description="what the counsellor writes to the citizen (1–2000 characters)")
+
+    _text = field_validator("text")(check_text)
+
+
+class ReplyOut(BaseModel):
+    id: int
+    status: str = Field(description="sent | failed | suppressed (e.g. the citizen wrote STOP)")
+
+
+class StateOut(BaseModel):
+    id: int
+    state: str

@@ -1,0 +1,198 @@
+"""The inbox's rules: the queue order, claiming (one counsellor per conversation), replying on the
+citizen's channel, handing back to the bot, closing. Every state change goes through
+bot.conversations.service.transition, which stores who, when and why."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from bot.conversations import service
+from bot.conversations.models import Conversation, Message, Transition
+from bot.engine.client import EngineError
+from bot.services import Services
+from bot.store.db import Store
+from bot.turns.pipeline import RENDER_CHANNEL, resume_engine
+from bot.users.models import User
+from connectors.inbox.models import Assignment, AuditEntry
+from connectors.sms.outbound import OutboundSms
+
+log = logging.getLogger(__name__)
+
+
+class InboxError(Exception):
+    """A request the conversation's state does not allow; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    conversation: Conversation
+    queued_at: datetime | None
+    assigned_to: str | None
+    language_match: bool
+
+    @property
+    def waiting_s(self) -> int:
+        if self.queued_at is None:
+            return 0
+        queued_at = self.queued_at if self.queued_at.tzinfo else self.queued_at.replace(tzinfo=UTC)
+        return max(0, int((datetime.now(UTC) - queued_at).total_seconds()))
+
+
+def actor(user: User) -> str:
+    return f"user:{user.id}"
+
+
+def queue(store: Store, user: User, states: tuple[str, ...]) -> list[QueueItem]:
+    """Conversations in `states`, in the order a counsellor should take them: urgent first, then those in
+    one of the counsellor's languages, then the longest waiting."""
+    with store.session() as session:
+        conversations = list(session.scalars(select(Conversation).where(Conversation.state.in_(states))))
+        ids = [c.id for c in conversations]
+        queued_at = dict(session.execute(
+            select(Transition.conversation_id, func.max(Transition.created_at))
+            .where(Transition.conversation_id.in_(ids), Transition.to_state == "queued")
+            .group_by(Transition.conversation_id)).all()) if ids else {}
+        assigned = dict(session.execute(
+            select(Assignment.conversation_id, User.name).join(User, User.id == Assignment.user_id)
+            .where(Assignment.conversation_id.in_(ids))).all()) if ids else {}
+    languages = set(user.language_list)
+    items = [QueueItem(c, queued_at.get(c.id), assigned.get(c.id), c.language in languages) for c in conversations]
+    return sorted(items, key=lambda item: (item.conversation.priority != "urgent", not item.language_match,
+                                           -item.waiting_s))
+
+
+def audit(store: Store, user: User, conversation_id: int, action: str) -> None:
+    with store.session() as session:
+        session.add(AuditEntry(user_id=user.id, conversation_id=conversation_id, action=action))
+
+
+def conversation(store: Store, conversation_id: int) -> Conversation:
+    with store.session() as session:
+        found = session.get(Conversation, conversation_id)
+    if found is None:
+        raise InboxError(404, "no such conversation")
+    return found
+
+
+async def claim(services: Services, conversation_id: int, user: User) -> Conversation:
+    """Take a queued conversation, or pick up one the bot is having (from the live list; the engine is
+    paused then). Of two counsellors claiming at once exactly one gets it; the other gets 409."""
+    taken, from_bot = await run_in_threadpool(_take, services.store, conversation_id, user)
+    if from_bot:
+        await pause_engine(services, taken.engine_sender_id)
+    return taken
+
+
+def _take(store: Store, conversation_id: int, user: User) -> tuple[Conversation, bool]:
+    conversation(store, conversation_id)
+    from_bot = False
+    taken = service.transition(store, conversation_id, "human", actor(user), "claimed")
+    if taken is None and service.transition(store, conversation_id, "queued", actor(user), "picked up",
+                                            from_states=("bot",)) is not None:
+        from_bot = True
+        taken = service.transition(store, conversation_id, "human", actor(user), "claimed")
+    if taken is None:
+        raise InboxError(409, "another counsellor has this conversation, or it is not waiting for one")
+    with store.session() as session:
+        session.query(Assignment).filter(Assignment.conversation_id == conversation_id).delete()
+        session.add(Assignment(conversation_id=conversation_id, user_id=user.id))
+    audit(store, user, conversation_id, "claim")
+    return taken, from_bot
+
+
+async def pause_engine(services: Services, sender_id: str) -> None:
+    try:
+        await services.engine.append_events(sender_id, [{"event": "pause"}])
+    except EngineError as exc:
+        # The app sends the engine nothing while counsellors have the conversation, so this only matters
+        # to someone reading the engine's tracker.
+        log.warning("could not pause the engine for %s: %s", sender_id, exc)
+
+
+def owner_id(store: Store, conversation_id: int) -> int | None:
+    with store.session() as session:
+        return session.scalar(select(Assignment.user_id).where(Assignment.conversation_id == conversation_id))
+
+
+def require_owner(store: Store, conversation_id: int, user: User) -> Conversation:
+    found = conversation(store, conversation_id)
+    if found.state != "human":
+        raise InboxError(409, f"the conversation is {found.state}: claim it first")
+    if owner_id(store, conversation_id) != user.id and user.role != "admin":
+        raise InboxError(403, "another counsellor has this conversation")
+    return found
+
+
+def transcript(store: Store, conversation_id: int, user: User) -> tuple[Conversation, list[Message]]:
+    found = conversation(store, conversation_id)
+    audit(store, user, conversation_id, "open")
+    return found, service.messages_of(store, conversation_id)
+
+
+def deliver(services: Services, found: Conversation, text: str, author: str, key: str | None) -> Message:
+    """Store a message for the citizen and send it on their channel: the web chat shows it live (its
+    stream wakes on the store), SMS and WhatsApp go out through Twilio's REST client."""
+    message = service.add_message(services.store, found.id, "out", author, text, found.language, "sent",
+                                  {"key": key} if key else None)
+    if found.channel in ("sms", "whatsapp"):
+        results = OutboundSms(services.settings, services.store).send_text(
+            found.external_id, text, f"message:{message.id}", found.language)
+        status = results[-1].status if results else "failed"
+        if status in ("failed", "suppressed"):
+            service.set_message_status(services.store, message.id, status)
+    return message
+
+
+def reply(services: Services, conversation_id: int, user: User, text: str) -> Message:
+    found = require_owner(services.store, conversation_id, user)
+    message = deliver(services, found, text, "counsellor", None)
+    audit(services.store, user, conversation_id, "reply")
+    return message
+
+
+def notice(services: Services, found: Conversation, key: str) -> Message:
+    rendered = services.renderer.render(key, found.language, channel=RENDER_CHANNEL.get(found.channel, "web"))
+    return deliver(services, found, rendered.text, "bot", key)
+
+
+async def handback(services: Services, conversation_id: int, user: User) -> Conversation:
+    back = await run_in_threadpool(_give_back, services.store, conversation_id, user)
+    await resume_engine(services, back.engine_sender_id)
+    await run_in_threadpool(notice, services, back, "handback_to_bot")
+    return back
+
+
+def _give_back(store: Store, conversation_id: int, user: User) -> Conversation:
+    require_owner(store, conversation_id, user)
+    back = service.transition(store, conversation_id, "bot", actor(user), "handed back")
+    if back is None:
+        raise InboxError(409, "the conversation changed meanwhile")
+    release(store, conversation_id)
+    audit(store, user, conversation_id, "handback")
+    return back
+
+
+def close(services: Services, conversation_id: int, user: User) -> Conversation:
+    found = conversation(services.store, conversation_id)
+    if found.state == "human":
+        require_owner(services.store, conversation_id, user)
+    closed = service.transition(services.store, conversation_id, "closed", actor(user), "resolved",
+                                from_states=("queued", "human"))
+    if closed is None:
+        raise InboxError(409, f"the conversation is {found.state}; only one with the counsellors can be closed")
+    release(services.store, conversation_id)
+    notice(services, closed, "conversation_closed")
+    audit(services.store, user, conversation_id, "close")
+    return closed
+
+
+def release(store: Store, conversation_id: int) -> None:
+    with store.session() as session:
+        session.query(Assignment).filter(Assignment.conversation_id == conversation_id).delete()
