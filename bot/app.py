@@ -11,6 +11,7 @@ from bot.actions.router import router as actions_router
 from bot.health.router import router as health_router
 from bot.services import build_services
 from bot.settings import Settings, get_settings
+from connectors.inbox import console
 from connectors.inbox.router import router as inbox_router
 from connectors.sms.router import router as sms_router
 from connectors.webchat.page import STATIC_PATH, static_files
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(actions_router)
     app.include_router(offer_search_router)
     app.include_router(inbox_router)
+    app.include_router(console.router)
+    app.mount(console.STATIC_PATH, console.static_files, name="console-static")
     app.include_router(webchat_page_router)
     app.mount(STATIC_PATH, static_files, name="webchat-static")
     return app

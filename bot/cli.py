@@ -4,6 +4,7 @@ import signal
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -130,6 +131,8 @@ def run() -> None:
         console.print(f"  Web chat      {url}/  (embed on any site: <script src=\"{settings.app_url}/widget.js\" "
                       'data-lang="so" defer></script>)')
         console.print(f"  Web chat API  POST {url}/api/webchat/messages")
+        console.print(f"  Counsellors   {url}/console  (brobygger users add NAME --role counsellor; "
+                      "brobygger users password NAME)")
         console.print(f"  API docs      {url}/docs")
         console.print(f"  Health        {url}/healthz")
         # Twilio must reach the public URL it signs; paste this into the number's "A message comes in".
@@ -192,23 +195,46 @@ def users_add(
     languages: str = typer.Option("", help="comma-separated language codes, e.g. so,ar"),
 ) -> None:
     """Add a user; the new API token is the last line of the output (it is not stored)."""
-    from bot.store.db import Store
-    from bot.users.service import UserError, add_user
+    from bot.users.service import add_user
 
-    settings = get_settings()
-    store = Store(settings.sqlalchemy_url)
-    store.create_schema()
     codes = [code.strip().lower() for code in languages.split(",") if code.strip()]
-    try:
+    with _user_store() as store:
         user, token = add_user(store, name, role, codes)
+    console.print(f"Added {user.role} {user.name!r} (languages: {user.languages or '-'}). API token:")
+    print(token)
+    sys.stdout.flush()
+
+
+@users_app.command("password")
+def users_password(
+    name: str,
+    stdin: bool = typer.Option(False, "--stdin", help="read the password from standard input (scripts)"),
+) -> None:
+    """Set the password a person signs in to the console with (at least 10 characters)."""
+    from bot.users.sessions import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if stdin else typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    with _user_store() as store:
+        user = set_password(store, name, password)
+    console.print(f"Password set for {user.role} {user.name!r}; sign in at {get_settings().app_url}/console")
+
+
+@contextmanager
+def _user_store():
+    """The configured store for account commands; a refused change is printed and exits with 2."""
+    from bot.store.db import Store
+    from bot.users.service import UserError
+
+    store = Store(get_settings().sqlalchemy_url)
+    store.create_schema()
+    try:
+        yield store
     except UserError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     finally:
         store.dispose()
-    console.print(f"Added {user.role} {user.name!r} (languages: {user.languages or '-'}). API token:")
-    print(token)
-    sys.stdout.flush()
 
 
 @bench_app.command("parse")

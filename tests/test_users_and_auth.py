@@ -83,3 +83,23 @@ def test_action_endpoint_rejects_unknown_actions_and_conversations_in_rasas_form
     call["sender_id"] = call["tracker"]["sender_id"] = "c424242"
     response = client.post("/rasa/actions", json=call, headers=headers)
     assert response.status_code == 400 and response.json()["error"] == "unknown conversation"
+
+
+def test_users_password_sets_the_console_password_from_stdin(tmp_path):
+    from bot.store.db import Store
+    from bot.users.sessions import LoginRefused, login
+
+    env = dict(os.environ, BROBYGGER_VAR_DIR=str(tmp_path))
+    subprocess.run([BROBYGGER, "users", "add", "Sara", "--role", "counsellor"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    short = subprocess.run([BROBYGGER, "users", "password", "Sara", "--stdin"], input="kort\n", env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    done = subprocess.run([BROBYGGER, "users", "password", "Sara", "--stdin"], input="lang-nok-kode-1\n", env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    store = Store(f"sqlite:///{tmp_path / 'brobygger.db'}")
+    _, signed = login(store, "Sara", "lang-nok-kode-1")
+    assert signed.user.name == "Sara"
+    with pytest.raises(LoginRefused):
+        login(store, "Sara", "kort")

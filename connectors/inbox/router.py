@@ -12,6 +12,9 @@ from connectors.inbox import service as inbox
 from connectors.inbox.schemas import (
     ConversationMessages,
     CounsellorMessage,
+    IntentIn,
+    NoteIn,
+    NoteOut,
     QueueEntry,
     ReplyIn,
     ReplyOut,
@@ -63,12 +66,41 @@ async def messages(conversation_id: int, request: Request, user: Counsellor) -> 
     """The whole transcript, oldest first; opening it is written to the audit log."""
     found, stored = await _checked(run_in_threadpool(inbox.transcript, request.app.state.services.store,
                                                      conversation_id, user))
+    store = request.app.state.services.store
+    notes = await run_in_threadpool(inbox.notes_of, store, conversation_id)
+    owner = await run_in_threadpool(inbox.owner_name, store, conversation_id)
     return ConversationMessages(
         id=found.id, language=found.language, state=found.state, priority=found.priority, channel=found.channel,
+        assigned_to=owner,
         messages=[CounsellorMessage(id=m.id, author=m.author, text=m.text, language=m.language,
                                     created_at=m.created_at, offers=(m.payload or {}).get("offer_ids"),
                                     crisis_rule=(m.payload or {}).get("crisis_rule"))
-                  for m in stored])
+                  for m in stored],
+        notes=[NoteOut(id=note.id, author=name, text=note.text, created_at=note.created_at)
+               for note, name in notes])
+
+
+@router.post("/conversations/{conversation_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
+async def add_note(conversation_id: int, body: NoteIn, request: Request, user: Counsellor) -> NoteOut:
+    """An internal note for the counsellors; the citizen never sees it."""
+    note = await _checked(run_in_threadpool(inbox.add_note, request.app.state.services.store, conversation_id,
+                                            user, body.text))
+    return NoteOut(id=note.id, author=user.name, text=note.text, created_at=note.created_at)
+
+
+@router.post("/messages/{message_id}/intent", status_code=status.HTTP_201_CREATED,
+             responses={422: {"description": "unknown intent"}})
+async def correct_intent(message_id: int, body: IntentIn, request: Request, user: Counsellor) -> dict:
+    """What the citizen's message really meant; it goes to the administrators' review queue."""
+    correction = await _checked(run_in_threadpool(inbox.correct_intent, request.app.state.services.store,
+                                                  message_id, user, body.intent))
+    return {"id": correction.id, "message_id": message_id, "intent": correction.intent}
+
+
+@router.get("/canned", response_model=list[str])
+async def canned(user: Counsellor, language: Annotated[str, Query(pattern="^[a-z]{2}$")] = "da") -> list[str]:
+    """Answers to start from in the language, with {name} as the counsellor's name."""
+    return [text.replace("{name}", user.name) for text in inbox.canned_replies().get(language, [])]
 
 
 @router.post("/conversations/{conversation_id}/reply", response_model=ReplyOut, status_code=status.HTTP_201_CREATED,

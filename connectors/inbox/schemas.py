@@ -27,13 +27,32 @@ class CounsellorMessage(BaseModel):
     crisis_rule: str | None = None
 
 
+class NoteOut(BaseModel):
+    id: int
+    author: str
+    text: str
+    created_at: datetime
+
+
 class ConversationMessages(BaseModel):
     id: int
     language: str
     state: str
     priority: str
     channel: str
+    assigned_to: str | None = None
     messages: list[CounsellorMessage]
+    notes: list[NoteOut] = Field(default_factory=list, description="internal: never shown to the citizen")
+
+
+class NoteIn(BaseModel):
+    text: str = Field(description="an internal note (1–2000 characters)")
+
+    _text = field_validator("text")(check_text)
+
+
+class IntentIn(BaseModel):
+    intent: str = Field(description="what the citizen's message meant, one of the dialogue's intents")
 
 
 class ReplyIn(BaseModel):

@@ -5,7 +5,10 @@ bot.conversations.service.transition, which stores who, when and why."""
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
+import yaml
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +19,7 @@ from bot.services import Services
 from bot.store.db import Store
 from bot.turns.pipeline import RENDER_CHANNEL, resume_engine
 from bot.users.models import User
-from connectors.inbox.models import Assignment, AuditEntry
+from connectors.inbox.models import Assignment, AuditEntry, IntentCorrection, Note
 from connectors.sms.outbound import OutboundSms
 
 log = logging.getLogger(__name__)
@@ -121,6 +124,12 @@ def owner_id(store: Store, conversation_id: int) -> int | None:
         return session.scalar(select(Assignment.user_id).where(Assignment.conversation_id == conversation_id))
 
 
+def owner_name(store: Store, conversation_id: int) -> str | None:
+    with store.session() as session:
+        return session.scalar(select(User.name).join(Assignment, Assignment.user_id == User.id)
+                              .where(Assignment.conversation_id == conversation_id))
+
+
 def require_owner(store: Store, conversation_id: int, user: User) -> Conversation:
     found = conversation(store, conversation_id)
     if found.state != "human":
@@ -196,3 +205,47 @@ def close(services: Services, conversation_id: int, user: User) -> Conversation:
 def release(store: Store, conversation_id: int) -> None:
     with store.session() as session:
         session.query(Assignment).filter(Assignment.conversation_id == conversation_id).delete()
+
+
+def add_note(store: Store, conversation_id: int, user: User, text: str) -> Note:
+    conversation(store, conversation_id)
+    with store.session() as session:
+        note = Note(conversation_id=conversation_id, user_id=user.id, text=text)
+        session.add(note)
+        session.flush()
+        return note
+
+
+def notes_of(store: Store, conversation_id: int) -> list[tuple[Note, str]]:
+    """Each note with its author's name, oldest first."""
+    with store.session() as session:
+        return list(session.execute(select(Note, User.name).join(User, User.id == Note.user_id)
+                                    .where(Note.conversation_id == conversation_id).order_by(Note.id)))
+
+
+@cache
+def canned_replies() -> dict[str, list[str]]:
+    return yaml.safe_load((Path(__file__).with_name("canned.yml")).read_text("utf-8"))
+
+
+@cache
+def known_intents() -> frozenset[str]:
+    from bot.engine.process import DOMAIN
+
+    return frozenset(yaml.safe_load(DOMAIN.read_text("utf-8"))["intents"])
+
+
+def correct_intent(store: Store, message_id: int, user: User, intent: str) -> IntentCorrection:
+    """Record what a citizen's message meant; the administrators' review queue picks it up."""
+    if intent not in known_intents():
+        raise InboxError(422, f"unknown intent {intent!r}; known: {', '.join(sorted(known_intents()))}")
+    with store.session() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.author != "citizen":
+            raise InboxError(404, "no such citizen message")
+        correction = IntentCorrection(message_id=message_id, user_id=user.id, intent=intent,
+                                      language=message.language)
+        session.add(correction)
+        session.flush()
+    audit(store, user, message.conversation_id, "correct")
+    return correction

@@ -5,18 +5,17 @@ scripts from elsewhere), with every interface text for every language embedded, 
 language needs no request. Texts come from the gettext catalogues (`web_*` keys).
 """
 
-import hashlib
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bot import SUPPORTED_LANGUAGES
 from bot.i18n.bidi import RTL_LANGUAGES
 from bot.i18n.render import Renderer
+from connectors.web import CachedStatic, asset_version, security_headers
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -30,23 +29,7 @@ PAGE_TEXTS = ("title", "intro", "language_label", "conversation_label", "input_l
 WIDGET_TEXTS = ("open_chat", "close", "title")
 
 
-def _asset_version() -> str:
-    """Changes whenever a static file does, so browsers may cache the files for a year."""
-    digest = hashlib.sha256()
-    for path in sorted(STATIC_DIR.iterdir()):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-ASSET_VERSION = _asset_version()
-
-
-class CachedStatic(StaticFiles):
-    async def get_response(self, path: str, scope) -> Response:
-        response = await super().get_response(path, scope)
-        if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
+ASSET_VERSION = asset_version(STATIC_DIR)
 
 
 router = APIRouter(include_in_schema=False)
@@ -74,16 +57,6 @@ def language_choices() -> list[dict[str, str]]:
         choices.append({"code": code, "name": name[:1].upper() + name[1:],
                         "dir": "rtl" if code in RTL_LANGUAGES else "ltr"})
     return choices
-
-
-def security_headers(response: Response, frame_ancestors: str) -> Response:
-    # Only the app's own files may run or load: no CDN, no inline script, citizen text never HTML.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        f"base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors {frame_ancestors}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @router.get("/", response_class=HTMLResponse)
