@@ -1,5 +1,6 @@
 """The FastAPI app factory: `uvicorn bot.app:create_app --factory`."""
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,8 @@ from bot.actions.router import router as actions_router
 from bot.health.router import router as health_router
 from bot.services import build_services
 from bot.settings import Settings, get_settings
+from connectors.escalation import webhook as escalation_webhook
+from connectors.escalation.router import router as escalation_router
 from connectors.inbox import console
 from connectors.inbox.router import router as inbox_router
 from connectors.sms.router import router as sms_router
@@ -31,9 +34,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        stop, worker = asyncio.Event(), None
+        if settings.escalation_webhook_url:
+            worker = asyncio.create_task(escalation_webhook.run_worker(app.state.services.store, settings, stop))
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await app.state.services.engine.aclose()
             app.state.services.store.dispose()
 
@@ -60,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(actions_router)
     app.include_router(offer_search_router)
     app.include_router(inbox_router)
+    app.include_router(escalation_router)
     app.include_router(console.router)
     app.mount(console.STATIC_PATH, console.static_files, name="console-static")
     app.include_router(webchat_page_router)

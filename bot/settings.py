@@ -60,6 +60,19 @@ class Settings(BaseSettings):
                                 description="messages per sender; past it one notice, then silence")
 
     default_language: str = "da"
+    counsellor_hours: str = Field(
+        default="", description="when counsellors answer, e.g. 'mon-fri 09:00-16:00; sat 10:00-13:00' "
+        "(Europe/Copenhagen); outside them a citizen asking for a person is told when to expect an answer. "
+        "Empty: always")
+    escalation_webhook_url: str | None = Field(
+        default=None, description="an external helpdesk's URL: hand-offs and the citizen's messages are POSTed "
+        "there (signed) besides the built-in inbox; unset: the inbox only")
+    escalation_webhook_secret: str | None = Field(
+        default=None, description="HMAC-SHA256 key for events to the helpdesk and its replies to "
+        "/api/escalation/webhook")
+    escalation_retry_base_s: float = Field(default=2.0, description="first retry delay; doubles each attempt")
+    escalation_max_attempts: int = Field(default=8, description="then the event goes to the dead letters")
+    escalation_poll_s: float = Field(default=1.0, description="how often the webhook worker looks for events")
     widget_frame_ancestors: str = Field(
         default="*", description="sites that may show the web chat in the embeddable widget (a CSP "
         "frame-ancestors list, e.g. \"https://www.aarhus.dk https://*.kk.dk\"); '*' allows any site")

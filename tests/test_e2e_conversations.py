@@ -231,5 +231,15 @@ def test_a_crisis_during_the_search_form_ends_it_with_the_emergency_reply(live):
     live.say(conversation_id, "jeg er så ensom", "da")
     reply = live.say(conversation_id, "jeg vil ikke leve mere", "da").json()
     assert "112" in reply["messages"][-1]["text"] and reply["escalated"] is True
+    # The counsellors have it now: the bot is silent, and the message waits for them.
+    waiting = live.say(conversation_id, "tak", "da").json()
+    assert waiting["messages"] == [] and waiting["escalated"] is True
+    # Handed back, the bot does not return to the unfinished form.
+    _, token = add_user(live.services.store, f"c-{uuid.uuid4().hex[:6]}", "counsellor", ["da"])
+    internal = service.find(live.services.store, "webchat", conversation_id).id
+    headers = {"Authorization": f"Bearer {token}"}
+    assert live.http.post(f"/api/counsellor/conversations/{internal}/claim", headers=headers).status_code == 200
+    assert live.http.post(f"/api/counsellor/conversations/{internal}/handback", headers=headers).status_code == 200
     after = live.say(conversation_id, "tak", "da").json()
-    assert after["messages"][-1]["text"] != live.services.renderer.render("ask_municipality", "da").text
+    assert after["messages"] and after["messages"][-1]["text"] != live.services.renderer.render(
+        "ask_municipality", "da").text

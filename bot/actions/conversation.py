@@ -1,10 +1,13 @@
 """Actions about the conversation itself: a person, a crisis, the language, deleting data."""
 
+from datetime import UTC, datetime
+
 from starlette.concurrency import run_in_threadpool
 
 from bot import SUPPORTED_LANGUAGES
 from bot.actions.context import ActionContext
 from bot.conversations import service
+from bot.conversations.hours import OpeningHours
 from bot.engine.actions import ActionResult
 from nlu.normalise import fold
 
@@ -34,7 +37,14 @@ PAUSE = {"event": "pause"}
 
 async def handoff(ctx: ActionContext) -> ActionResult:
     await run_in_threadpool(service.escalate, ctx.services.store, ctx.conversation_id, "normal", "request_human")
-    result = ActionResult().say("human_handoff")
+    hours = OpeningHours(ctx.services.settings.counsellor_hours)
+    now = datetime.now(UTC)
+    opens = hours.next_opening(now)
+    if hours.is_open(now) or opens is None:
+        result = ActionResult().say("human_handoff")
+    else:
+        # Still queued: the answer comes when counsellors are back; until then the emergency number.
+        result = ActionResult().say("human_handoff_closed", opens=OpeningHours.describe(opens, ctx.language))
     result.events.append(PAUSE)
     return result
 

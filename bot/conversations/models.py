@@ -47,7 +47,8 @@ class Message(Base):
     author: Mapped[str] = mapped_column(String(16))  # citizen | bot | counsellor | system
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8))
-    # "received" is committed before processing; "processed" or "failed" afterwards.
+    # "received" is committed before processing; "processed", "failed" or (while counsellors have the
+    # conversation) "for_counsellor" afterwards.
     status: Mapped[str] = mapped_column(String(16), default="received")
     payload: Mapped[dict | None] = mapped_column(JSON, default=None)  # message key, offers, quick replies
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

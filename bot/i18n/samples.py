@@ -8,10 +8,11 @@ the budget holds for the worst case, not the average.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from babel.messages.pofile import read_po
 
+from bot.conversations.hours import OpeningHours
 from bot.i18n.render import LOCALES_DIR, RenderedMessage, Renderer
 from knowledge.catalogue import Catalogue
 
@@ -53,11 +54,11 @@ def samples(renderer: Renderer, catalogue: Catalogue, language: str, channel: st
     offers = sorted(catalogue, key=lambda offer: offer.id)
     cards = [offer.card(language) for offer in offers]
     for key in sent_keys():
-        for label, args in _arguments(key, cards):
+        for label, args in _arguments(key, cards, language):
             yield Sample(key, label, renderer.render(key, language, args, channel))
 
 
-def _arguments(key: str, cards: list[dict]) -> Iterator[tuple[str, dict]]:
+def _arguments(key: str, cards: list[dict], language: str) -> Iterator[tuple[str, dict]]:
     if key == "offer_list":
         # Every offer appears in some list; the longest summaries are listed together too.
         longest = sorted(cards, key=lambda c: len(c["title"]) + len(c["summary"]) + len(c["contact"] or ""))[-3:]
@@ -83,5 +84,9 @@ def _arguments(key: str, cards: list[dict]) -> Iterator[tuple[str, dict]]:
         yield "help and more", {"suggestions": ["help", "more_results"], "text": "x"}
     elif key == "language_menu":
         yield "all languages", {}
+    elif key == "human_handoff_closed":
+        for weekday in range(7):  # each weekday's name, as the action writes it
+            opens = datetime(2026, 11, 23 + weekday, 9, 0, tzinfo=UTC)
+            yield f"opens {opens:%A}", {"opens": OpeningHours.describe(opens, language)}
     else:
         yield "plain", {"days": 180, "date": date(2026, 11, 23)}

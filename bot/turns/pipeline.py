@@ -103,7 +103,8 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     engine_ok = True
     if conversation.state in service.WITH_COUNSELLORS:
         if forced not in ("crisis", "opt_out"):
-            await run_in_threadpool(service.set_message_status, services.store, inbound.id, "processed")
+            # Kept for the counsellors (an escalation connector forwards messages with this status).
+            await run_in_threadpool(service.set_message_status, services.store, inbound.id, "for_counsellor")
             return TurnResult(conversation.id, conversation.language, True)
         raw_messages = [CRISIS_REPLY if forced == "crisis" else OPT_OUT_CONFIRM]
         if forced == "opt_out":

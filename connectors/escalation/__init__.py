@@ -1,0 +1,1 @@
+"""Escalation connectors: where hand-offs go besides the built-in inbox (connectors.inbox)."""
