@@ -89,6 +89,7 @@ bench: model index browser
 	@$(APP_VENV)/bin/brobygger bench parse
 	@$(APP_VENV)/bin/brobygger bench search
 	@$(APP_VENV)/bin/brobygger bench dialogue
+	@$(APP_VENV)/bin/brobygger bench handoff
 
 lint: $(APP_STAMP)
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests

@@ -390,3 +390,84 @@ def run_dialogue_benchmark(settings: Settings, model: TrainedModel) -> dict:
                   f"{medians}")
     console.print(f"Saved {out}")
     return results
+
+
+# -- hand-off: how fast a citizen and a counsellor reach each other ----------------------------------
+async def _measure_handoff(app_url: str, token: str, rounds: int) -> dict:
+    cid = uuid.uuid4().hex
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=app_url, timeout=60) as http:
+        (await http.post("/api/webchat/messages", json={"conversation_id": cid, "text": "PERSON",
+                                                        "language": "da"})).raise_for_status()
+        queue = (await http.get("/api/counsellor/conversations", params={"state": "queued"}, headers=headers)).json()
+        transcript = (await http.get("/api/webchat/messages", params={"conversation_id": cid})).json()
+        conversation_id = max(entry["id"] for entry in queue)
+        (await http.post(f"/api/counsellor/conversations/{conversation_id}/claim", headers=headers)).raise_for_status()
+        arrived: dict[str, float] = {}
+        last_id = max(m["id"] for m in transcript["messages"])
+
+        async def listen() -> None:
+            async with http.stream("GET", "/api/webchat/stream",
+                                   params={"conversation_id": cid, "after": last_id}) as stream:
+                async for line in stream.aiter_lines():
+                    if line.startswith("data:"):
+                        arrived[json.loads(line[5:])["text"]] = time.perf_counter()
+
+        listener = asyncio.create_task(listen())
+        to_console, to_citizen = [], []
+        try:
+            for turn in range(rounds):
+                text = f"Borgerens besked nummer {turn}"
+                started = time.perf_counter()
+                (await http.post("/api/webchat/messages", json={"conversation_id": cid, "text": text})
+                 ).raise_for_status()
+                while True:  # what the console's refresh reads
+                    seen = (await http.get(f"/api/counsellor/conversations/{conversation_id}/messages",
+                                           headers=headers)).json()["messages"]
+                    if any(m["text"] == text for m in seen):
+                        break
+                to_console.append((time.perf_counter() - started) * 1000)
+                answer = f"Rådgiverens svar nummer {turn}"
+                started = time.perf_counter()
+                (await http.post(f"/api/counsellor/conversations/{conversation_id}/reply", json={"text": answer},
+                                 headers=headers)).raise_for_status()
+                while answer not in arrived:
+                    await asyncio.sleep(0.001)
+                to_citizen.append((arrived[answer] - started) * 1000)
+        finally:
+            listener.cancel()
+    return {"citizen_to_counsellor_api": _summary(to_console), "counsellor_to_webchat_live": _summary(to_citizen)}
+
+
+def run_handoff_benchmark(settings: Settings, model: TrainedModel, rounds: int) -> dict:
+    from bot.store.db import Store
+    from bot.users.service import add_user
+
+    store = Store(settings.sqlalchemy_url)
+    store.create_schema()
+    _, token = add_user(store, f"bench-{uuid.uuid4().hex[:8]}", "counsellor", ["da"])
+    store.dispose()
+    with console.status("Starting Rasa and the app…"):
+        stack = start_stack(settings, model.path)
+    try:
+        with console.status(f"Measuring {rounds} exchanges citizen ⇄ counsellor…"):
+            results = asyncio.run(_measure_handoff(stack.app_url, token, rounds))
+    finally:
+        stack.stop()
+    memory_gib = round(psutil.virtual_memory().total / 2**30)
+    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
+    results["date"] = datetime.now(UTC).date().isoformat()
+    out = Path(settings.var_dir) / "bench" / "handoff.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    table = Table(title=f"Hand-off benchmark — {results['machine']}, {results['date']}")
+    for column in ("measure", "p50 ms", "p95 ms", "n"):
+        table.add_column(column)
+    for key, label in (("citizen_to_counsellor_api", "Citizen's web chat message → in the counsellor API"),
+                       ("counsellor_to_webchat_live", "Counsellor's reply → on the citizen's live stream")):
+        row = results[key]
+        table.add_row(label, str(row["p50_ms"]), str(row["p95_ms"]), str(row["n"]))
+    console.print(table)
+    console.print("The console reads the API every 3 s, so a message shows there within that much more.")
+    console.print(f"Saved {out}")
+    return results

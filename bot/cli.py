@@ -263,6 +263,14 @@ def bench_turn(
     run_turn_benchmark(get_settings(), model, turns=turns, concurrency=concurrency)
 
 
+@bench_app.command("handoff")
+def bench_handoff(rounds: int = typer.Option(50, help="citizen ⇄ counsellor exchanges")) -> None:
+    """Citizen message → counsellor API, and counsellor reply → the citizen's live web chat, p50/p95."""
+    from bot.bench import run_handoff_benchmark
+
+    run_handoff_benchmark(get_settings(), _ensure_model(), rounds=rounds)
+
+
 @bench_app.command("dialogue")
 def bench_dialogue() -> None:
     """Turns from "hello" to a first offer over the dialogue scripts; SMS segments per message per language."""
