@@ -26,6 +26,17 @@ from bot.settings import REPO_ROOT, Settings
 console = Console()
 
 
+def _save(settings: Settings, name: str, results: dict) -> Path:
+    """Stamp the results with the machine and date and write var/bench/<name>.json."""
+    memory_gib = round(psutil.virtual_memory().total / 2**30)
+    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
+    results["date"] = datetime.now(UTC).date().isoformat()
+    out = Path(settings.var_dir) / "bench" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    return out
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
@@ -139,16 +150,9 @@ def run_turn_benchmark(settings: Settings, model: TrainedModel, turns: int, conc
         stack.stop()
     results["rasa_ready_s"] = round(stack.rasa_ready_s, 1)
     results["training_s"] = training_seconds(settings, model.path)
-    memory_gib = round(psutil.virtual_memory().total / 2**30)
-    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
-    results["date"] = datetime.now(UTC).date().isoformat()
     ratio = results["app_full_turn"]["p95_ms"] / results["rasa_rest_turn"]["p95_ms"]
     results["full_vs_rasa_p95"] = round(ratio, 2)
-
-    out = Path(settings.var_dir) / "bench" / "turn.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    _print(results, out)
+    _print(results, _save(settings, "turn", results))
     return results
 
 
@@ -277,12 +281,7 @@ def run_parse_benchmark(settings: Settings, product: TrainedModel, sparse: Train
             stack.stop()
     results["dense_adds_p50_ms"] = round(results["dense"]["rasa_parse"]["p50_ms"]
                                          - results["sparse"]["rasa_parse"]["p50_ms"], 1)
-    memory_gib = round(psutil.virtual_memory().total / 2**30)
-    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
-    results["date"] = datetime.now(UTC).date().isoformat()
-    out = Path(settings.var_dir) / "bench" / "parse.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out = _save(settings, "parse", results)
 
     table = Table(title=f"Parse benchmark — {results['machine']}, {results['date']}")
     for column in ("measure", "p50 ms", "p95 ms", "Rasa RSS MB", "training s"):
@@ -369,14 +368,11 @@ def run_dialogue_benchmark(settings: Settings, model: TrainedModel) -> dict:
                                   "never": sum(1 for t in turns if t is None)}
     all_turns = [c["turns"] or 99 for c in conversations]
     results = {
-        "date": datetime.now(UTC).date().isoformat(),
         "turns_to_first_offer": {"median": statistics.median(all_turns), "by_language": by_language,
                                  "conversations": conversations},
         "sms_segments": segments,
     }
-    out = Path(settings.var_dir) / "bench" / "dialogue.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    out = _save(settings, "dialogue", results)
 
     table = Table(title="SMS segments per bot message (every key, realistic arguments)")
     for column in ("language", "messages", "budget", "mean", "max", "over budget", "UCS-2 share", "longest"):
@@ -454,12 +450,7 @@ def run_handoff_benchmark(settings: Settings, model: TrainedModel, rounds: int) 
             results = asyncio.run(_measure_handoff(stack.app_url, token, rounds))
     finally:
         stack.stop()
-    memory_gib = round(psutil.virtual_memory().total / 2**30)
-    results["machine"] = f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gib} GiB"
-    results["date"] = datetime.now(UTC).date().isoformat()
-    out = Path(settings.var_dir) / "bench" / "handoff.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out = _save(settings, "handoff", results)
     table = Table(title=f"Hand-off benchmark — {results['machine']}, {results['date']}")
     for column in ("measure", "p50 ms", "p95 ms", "n"):
         table.add_column(column)

@@ -49,7 +49,7 @@ async def test_a_server_that_closes_the_connection_is_an_engine_error():
 
 
 def test_citizens_cannot_force_an_intent_with_a_slash():
-    from bot.engine.client import _escape
+    from bot.engine.client import escape_for_engine as _escape
 
     assert _escape("/crisis") == "crisis"
     assert _escape(" //request_human{\"x\": 1}") == 'request_human{"x": 1}'

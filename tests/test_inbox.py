@@ -82,6 +82,8 @@ def test_somali_web_chat_to_a_somali_counsellor_and_back_to_the_bot(live):
     assert transcript["messages"][-1]["author"] == "citizen"
     assert transcript["messages"][-1]["text"] == "Waxaan u baahanahay caawimaad deyn ah"
     assert all("+45" not in m["text"] for m in transcript["messages"])
+    asked = next(m for m in transcript["messages"] if m["text"] == "waxaan rabaa inaan la hadlo qof")
+    assert asked["intent"] == "request_human" and asked["confidence"] > 0.5 and asked["language"] == "so"
 
     assert somali_counsellor.post(f"/api/counsellor/conversations/{conversation_id}/handback").json()["state"] == "bot"
     later = live.http.get("/api/webchat/messages", params={"conversation_id": cid}).json()["messages"]

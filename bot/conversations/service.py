@@ -61,6 +61,14 @@ def set_message_status(store: Store, message_id: int, status: str) -> None:
             message.status = status
 
 
+def add_to_payload(store: Store, message_id: int, **parts) -> None:
+    """Add keys to a stored message's payload (what was understood of it, after the turn)."""
+    with store.session() as session:
+        message = session.get(Message, message_id)
+        if message is not None:
+            message.payload = {**(message.payload or {}), **parts}
+
+
 def set_language(store: Store, conversation_id: int, language: str) -> None:
     with store.session() as session:
         conversation = session.get(Conversation, conversation_id)

@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 
 
-def _escape(text: str) -> str:
+def escape_for_engine(text: str) -> str:
     """Rasa reads a message that starts with "/" as an intent name; citizens must not be able to."""
     return text.lstrip("/ \n") or "…"
 
@@ -48,7 +48,7 @@ class RasaClient:
         Rasa answers `[]` both when the bot has nothing to say and when the action server failed;
         we always expect at least one message, so an empty answer is a failure.
         """
-        message = f"/{intent}" if intent else _escape(text)
+        message = f"/{intent}" if intent else escape_for_engine(text)
         response = await self._request(
             "POST", "/webhooks/rest/webhook", json={"sender": sender_id, "message": message, "metadata": metadata}
         )
@@ -61,13 +61,24 @@ class RasaClient:
         return messages
 
     async def parse(self, text: str) -> dict[str, Any]:
-        response = await self._request("POST", "/model/parse", params=self._auth(), json={"text": _escape(text)})
+        response = await self._request("POST", "/model/parse", params=self._auth(),
+                                       json={"text": escape_for_engine(text)})
         return response.json()
 
     async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
         await self._request(
             "POST", f"/conversations/{sender_id}/tracker/events", params=self._auth(), json=events
         )
+
+    async def latest_parse(self, sender_id: str) -> dict[str, Any]:
+        """What the engine understood of the conversation's latest message (intent, ranking, entities),
+        read from its tracker without events: no second inference."""
+        response = await self._request("GET", f"/conversations/{sender_id}/tracker",
+                                       params={**self._auth(), "include_events": "NONE"})
+        try:
+            return response.json().get("latest_message") or {}
+        except ValueError as exc:
+            raise EngineError("engine answered with invalid JSON") from exc
 
     async def status(self) -> dict[str, Any]:
         response = await self._request("GET", "/status", params=self._auth())

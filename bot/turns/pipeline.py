@@ -17,6 +17,7 @@ answered here: a crisis gets the emergency reply and raises the priority, STOP c
 A closed conversation reopens to the bot when the citizen writes again.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.conversations import service
 from bot.engine.actions import turn_metadata
-from bot.engine.client import EngineError
+from bot.engine.client import EngineError, escape_for_engine
 from bot.engine.trackers import erase_tracker
 from bot.i18n.render import RenderedMessage
 from bot.services import Services
@@ -122,6 +123,12 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
             log.warning("turn failed for conversation %s: %s", conversation.id, exc)
             # STOP must work even when the engine does not: the confirmation is what opts the citizen out.
             raw_messages = [OPT_OUT_CONFIRM if forced == "opt_out" else TECHNICAL_PROBLEM]
+    if forced:
+        understood = {"intent": forced, "confidence": 1.0, "source": "crisis rules" if crisis else "rule"}
+        await run_in_threadpool(service.add_to_payload, services.store, inbound.id, nlu=understood)
+    elif engine_ok and conversation.state not in service.WITH_COUNSELLORS:
+        # What the model understood, for counsellors and the review queue; read off the reply's path.
+        _later(_record_understanding(services, conversation.engine_sender_id, inbound.id, text))
     if crisis and (conversation.state in service.WITH_COUNSELLORS
                    or not any(_key(raw) == "crisis" for raw in raw_messages)):
         # Safety does not depend on the engine: answer and escalate (urgent) here.
@@ -151,6 +158,35 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
 
     return TurnResult(conversation.id, conversation.language, conversation.state in ("queued", "human"),
                       rendered, engine_ok, stored_ids)
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _later(work) -> None:
+    task = asyncio.create_task(work)
+    _background.add(task)  # a task nobody holds may be collected before it runs
+    task.add_done_callback(_background.discard)
+
+
+async def _record_understanding(services: Services, sender_id: str, message_id: int, text: str) -> None:
+    try:
+        parse = await services.engine.latest_parse(sender_id)
+    except EngineError as exc:
+        log.info("could not read what was understood of message %s: %s", message_id, exc)
+        return
+    if escape_for_engine(text) != parse.get("text"):
+        return  # the citizen's next message got there first; this one's parse is gone
+    intent = parse.get("intent") or {}
+    understood = {
+        "intent": intent.get("name"),
+        "confidence": round(float(intent.get("confidence") or 0.0), 3),
+        "ranking": [{"intent": r.get("name"), "confidence": round(float(r.get("confidence") or 0.0), 3)}
+                    for r in (parse.get("intent_ranking") or [])[:3]],
+        "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or []],
+        "source": "model",
+    }
+    await run_in_threadpool(service.add_to_payload, services.store, message_id, nlu=understood)
 
 
 async def resume_engine(services: Services, sender_id: str) -> None:

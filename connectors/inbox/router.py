@@ -74,7 +74,9 @@ async def messages(conversation_id: int, request: Request, user: Counsellor) -> 
         assigned_to=owner,
         messages=[CounsellorMessage(id=m.id, author=m.author, text=m.text, language=m.language,
                                     created_at=m.created_at, offers=(m.payload or {}).get("offer_ids"),
-                                    crisis_rule=(m.payload or {}).get("crisis_rule"))
+                                    crisis_rule=(m.payload or {}).get("crisis_rule"),
+                                    intent=((m.payload or {}).get("nlu") or {}).get("intent"),
+                                    confidence=((m.payload or {}).get("nlu") or {}).get("confidence"))
                   for m in stored],
         notes=[NoteOut(id=note.id, author=name, text=note.text, created_at=note.created_at)
                for note, name in notes])

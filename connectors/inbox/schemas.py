@@ -25,6 +25,8 @@ class CounsellorMessage(BaseModel):
     created_at: datetime
     offers: list[str] | None = Field(default=None, description="ids of the offers the message showed")
     crisis_rule: str | None = None
+    intent: str | None = Field(default=None, description="what the citizen's message was understood as")
+    confidence: float | None = None
 
 
 class NoteOut(BaseModel):

@@ -94,6 +94,11 @@
       text.dir = 'auto';
       text.lang = message.language;
       item.appendChild(text);
+      if (message.intent) {
+        item.appendChild(el('span', 'understood', 'Forstået som ' + message.intent +
+          (message.confidence !== null ? ' (' + Math.round(message.confidence * 100) + ' %)' : '') +
+          ' · sprog ' + message.language));
+      }
       if (message.author === 'citizen') item.appendChild(intentPicker(message.id));
       list.appendChild(item);
     });
