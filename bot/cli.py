@@ -193,13 +193,16 @@ def users_add(
     name: str,
     role: str = typer.Option(..., help="counsellor or admin"),
     languages: str = typer.Option("", help="comma-separated language codes, e.g. so,ar"),
+    organisation: str = typer.Option("", help="the counsellor's organisation, e.g. 'Røde Kors Aarhus'"),
+    regions: str = typer.Option("", help="regions the counsellor covers, e.g. Midtjylland,Nordjylland"),
 ) -> None:
     """Add a user; the new API token is the last line of the output (it is not stored)."""
     from bot.users.service import add_user
 
     codes = [code.strip().lower() for code in languages.split(",") if code.strip()]
+    covered = [region for region in regions.split(",") if region.strip()]
     with _user_store() as store:
-        user, token = add_user(store, name, role, codes)
+        user, token = add_user(store, name, role, codes, organisation or None, covered)
     console.print(f"Added {user.role} {user.name!r} (languages: {user.languages or '-'}). API token:")
     print(token)
     sys.stdout.flush()

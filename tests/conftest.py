@@ -74,9 +74,10 @@ class ThreadedServer(uvicorn.Server):
             thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium, headless, driven by Playwright (tests/browser.py)."""
+    """Debian's Chromium, headless, driven by Playwright (tests/browser.py). One per test module: while
+    Playwright's sync API runs, an event loop runs in this thread, and async tests elsewhere need it gone."""
     from tests.browser import launched_chromium
 
     with launched_chromium() as chromium:

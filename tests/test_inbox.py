@@ -199,3 +199,32 @@ def test_counsellor_routes_need_a_counsellor_or_admin_token(live):
     assert admin.get(f"/api/counsellor/conversations/{conversation_id}/messages").status_code == 200
     assert admin.get("/api/counsellor/conversations/999999/messages").status_code == 404
     assert admin.post(f"/api/counsellor/conversations/{conversation_id}/reply", json={"text": ""}).status_code == 422
+
+
+def test_a_need_searched_in_aarhus_puts_the_conversation_first_for_a_counsellor_covering_midtjylland(live):
+    store = live.services.store
+    elsewhere, _ = webchat(live, "jeg føler mig meget ensom, jeg bor i København", language="da")
+    webchat(live, "PERSON", elsewhere)
+    cid, reply = webchat(live, "jeg føler mig meget ensom, jeg bor i Aarhus", language="da")
+    assert any(m.get("offers") for m in reply["messages"]), reply
+    webchat(live, "PERSON", cid)
+    aarhus, copenhagen = internal_id(live, "webchat", cid), internal_id(live, "webchat", elsewhere)
+
+    _, token = add_user(store, f"midt-{uuid.uuid4().hex[:6]}", "counsellor", ["da"], "Røde Kors Aarhus",
+                        ["Region Midtjylland"])
+    listed = httpx.get(f"{live.url}/api/counsellor/conversations", params={"state": "queued"},
+                       headers={"Authorization": f"Bearer {token}"}).json()
+    by_id = {entry["id"]: entry for entry in listed}
+    assert by_id[aarhus]["region"] == "Midtjylland" and by_id[copenhagen]["region"] == "Hovedstaden"
+    order = [entry["id"] for entry in listed]
+    assert order.index(aarhus) < order.index(copenhagen)  # waited less, but in the counsellor's region
+    assert [e["id"] for e in counsellor(live, ["da"]).get("/api/counsellor/conversations",
+                                                         params={"state": "queued"}).json()
+            if e["id"] in (aarhus, copenhagen)] == [copenhagen, aarhus]  # no regions: the longest waiting first
+
+
+def test_unknown_regions_are_refused_when_adding_a_counsellor(live):
+    from bot.users.service import UserError
+
+    with pytest.raises(UserError, match="unknown region"):
+        add_user(live.services.store, f"x-{uuid.uuid4().hex[:6]}", "counsellor", ["da"], None, ["Jylland"])

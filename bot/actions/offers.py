@@ -1,6 +1,9 @@
 """Actions that find and show offers."""
 
+from starlette.concurrency import run_in_threadpool
+
 from bot.actions.context import ActionContext
+from bot.conversations import service
 from bot.engine.actions import ActionResult
 from nlu.numbers import LAST, offer_number
 
@@ -55,6 +58,10 @@ async def search_offers(ctx: ActionContext) -> ActionResult:
                 "place_needed", True)
 
     result.set_slot("place_needed", False)
+    known = ctx.services.gazetteer.municipalities.get(municipality or "")
+    if known is not None:
+        # Counsellors in the citizen's region see the conversation earlier if it is handed to them.
+        await run_in_threadpool(service.set_place, ctx.services.store, ctx.conversation_id, known.name, known.region)
     hits = await ctx.search(need, municipality, offset=0, limit=PAGE_SIZE)
     if not hits:
         return result.set_slot("offer_ids", []).set_slot("offers_shown", 0).say("no_offers")

@@ -81,3 +81,15 @@ class Transition(Base):
     actor: Mapped[str] = mapped_column(String(64))  # citizen | bot | system | user:<id>
     reason: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConversationPlace(Base):
+    """Where the citizen said they live (the municipality the bot searched around), for routing."""
+
+    __tablename__ = "conversation_places"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -4,7 +4,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversations.live import bell
-from bot.conversations.models import Conversation, Feedback, Message, Transition, utcnow
+from bot.conversations.models import Conversation, ConversationPlace, Feedback, Message, Transition, utcnow
 from bot.store.db import Store
 
 
@@ -67,6 +67,11 @@ def add_to_payload(store: Store, message_id: int, **parts) -> None:
         message = session.get(Message, message_id)
         if message is not None:
             message.payload = {**(message.payload or {}), **parts}
+
+
+def set_place(store: Store, conversation_id: int, municipality: str, region: str) -> None:
+    with store.session() as session:
+        session.merge(ConversationPlace(conversation_id=conversation_id, municipality=municipality, region=region))
 
 
 def set_language(store: Store, conversation_id: int, language: str) -> None:
@@ -141,6 +146,7 @@ def erase(store: Store, conversation_id: int) -> None:
     with store.session() as session:
         session.execute(delete(Message).where(Message.conversation_id == conversation_id))
         session.execute(delete(Feedback).where(Feedback.conversation_id == conversation_id))
+        session.execute(delete(ConversationPlace).where(ConversationPlace.conversation_id == conversation_id))
         conversation = session.get(Conversation, conversation_id)
         if conversation is not None:
             conversation.state = "bot"

@@ -48,3 +48,17 @@ class ConsoleSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CounsellorProfile(Base):
+    """Where a counsellor works: their organisation and the regions they cover (for the queue order)."""
+
+    __tablename__ = "counsellor_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    organisation: Mapped[str | None] = mapped_column(String(120), default=None)
+    regions: Mapped[str] = mapped_column(String(200), default="")  # comma-separated, e.g. "Midtjylland"
+
+    @property
+    def region_list(self) -> list[str]:
+        return [region for region in self.regions.split(",") if region]

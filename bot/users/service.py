@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot import SUPPORTED_LANGUAGES
 from bot.store.db import Store
-from bot.users.models import ROLES, User
+from bot.users.models import ROLES, CounsellorProfile, User
 
 
 class UserError(ValueError):
@@ -19,8 +19,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(store: Store, name: str, role: str, languages: list[str]) -> tuple[User, str]:
+REGIONS = ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland")
+
+
+def add_user(store: Store, name: str, role: str, languages: list[str], organisation: str | None = None,
+             regions: list[str] | None = None) -> tuple[User, str]:
     """Create a user and return it with its new API token (shown once, never stored)."""
+    regions = [_region(region) for region in regions or []]
     name = name.strip()
     if not name:
         raise UserError("the name must not be empty")
@@ -37,7 +42,25 @@ def add_user(store: Store, name: str, role: str, languages: list[str]) -> tuple[
             raise UserError(f"a user named {name!r} exists already")
         user = User(name=name, role=role, languages=",".join(languages), token_hash=hash_token(token))
         session.add(user)
+        session.flush()
+        if organisation or regions:
+            session.add(CounsellorProfile(user_id=user.id, organisation=(organisation or "").strip() or None,
+                                          regions=",".join(regions)))
     return user, token
+
+
+def _region(value: str) -> str:
+    """"Region Midtjylland", "midtjylland" → "Midtjylland"."""
+    cleaned = value.strip().removeprefix("Region ").removeprefix("region ").strip()
+    for region in REGIONS:
+        if region.casefold() == cleaned.casefold():
+            return region
+    raise UserError(f"unknown region {value!r}; the regions are: {', '.join(REGIONS)}")
+
+
+def profile_of(store: Store, user_id: int) -> CounsellorProfile | None:
+    with store.session() as session:
+        return session.get(CounsellorProfile, user_id)
 
 
 def user_for_token(store: Store, token: str) -> User | None:

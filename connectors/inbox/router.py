@@ -37,7 +37,8 @@ async def list_conversations(request: Request, user: Counsellor,
     items = await run_in_threadpool(inbox.queue, request.app.state.services.store, user, STATES[state])
     return [QueueEntry(id=item.conversation.id, language=item.conversation.language,
                        priority=item.conversation.priority, state=item.conversation.state,
-                       channel=item.conversation.channel, waiting_s=item.waiting_s, assigned_to=item.assigned_to)
+                       channel=item.conversation.channel, waiting_s=item.waiting_s, assigned_to=item.assigned_to,
+                       region=item.region)
             for item in items]
 
 

@@ -14,6 +14,8 @@ class QueueEntry(BaseModel):
     state: str = Field(description="queued | human | bot | closed")
     channel: str
     waiting_s: int = Field(description="seconds since the conversation was handed to the counsellors")
+    region: str | None = Field(default=None, description="the citizen's region, when the bot searched around "
+                                                         "their municipality")
     assigned_to: str | None = None
 
 

@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from bot.conversations import service
-from bot.conversations.models import Conversation, Message, Transition
+from bot.conversations.models import Conversation, ConversationPlace, Message, Transition
 from bot.engine.client import EngineError
 from bot.services import Services
 from bot.store.db import Store
 from bot.turns.pipeline import RENDER_CHANNEL, resume_engine
 from bot.users.models import User
+from bot.users.service import profile_of
 from connectors.inbox.models import Assignment, AuditEntry, IntentCorrection, Note
 from connectors.sms.outbound import OutboundSms
 
@@ -39,6 +40,8 @@ class QueueItem:
     queued_at: datetime | None
     assigned_to: str | None
     language_match: bool
+    region: str | None = None
+    region_match: bool = False
 
     @property
     def waiting_s(self) -> int:
@@ -54,7 +57,7 @@ def actor(user: User) -> str:
 
 def queue(store: Store, user: User, states: tuple[str, ...]) -> list[QueueItem]:
     """Conversations in `states`, in the order a counsellor should take them: urgent first, then those in
-    one of the counsellor's languages, then the longest waiting."""
+    one of the counsellor's languages, then those from a region they cover, then the longest waiting."""
     with store.session() as session:
         conversations = list(session.scalars(select(Conversation).where(Conversation.state.in_(states))))
         ids = [c.id for c in conversations]
@@ -65,10 +68,17 @@ def queue(store: Store, user: User, states: tuple[str, ...]) -> list[QueueItem]:
         assigned = dict(session.execute(
             select(Assignment.conversation_id, User.name).join(User, User.id == Assignment.user_id)
             .where(Assignment.conversation_id.in_(ids))).all()) if ids else {}
+        regions = dict(session.execute(
+            select(ConversationPlace.conversation_id, ConversationPlace.region)
+            .where(ConversationPlace.conversation_id.in_(ids))).all()) if ids else {}
     languages = set(user.language_list)
-    items = [QueueItem(c, queued_at.get(c.id), assigned.get(c.id), c.language in languages) for c in conversations]
+    profile = profile_of(store, user.id)
+    covered = set(profile.region_list) if profile else set()
+    items = [QueueItem(c, queued_at.get(c.id), assigned.get(c.id), c.language in languages, regions.get(c.id),
+                       regions.get(c.id) in covered)
+             for c in conversations]
     return sorted(items, key=lambda item: (item.conversation.priority != "urgent", not item.language_match,
-                                           -item.waiting_s))
+                                           not item.region_match, -item.waiting_s))
 
 
 def audit(store: Store, user: User, conversation_id: int, action: str) -> None:

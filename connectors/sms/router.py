@@ -26,7 +26,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversations import service
-from bot.turns.pipeline import handle_turn
+from bot.turns.pipeline import RENDER_CHANNEL, handle_turn
 from connectors.sms.identity import encrypt_address, secret_key, sender_hash
 from connectors.sms.models import SmsDelivery, SmsSender
 from connectors.sms.outbound import record_status
@@ -117,7 +117,7 @@ async def twilio_sms(request: Request) -> Response:
         texts = []
         if limiter.hit(parse(NOTICE_RATE), "sms-notice", sender):
             language = await run_in_threadpool(_conversation_language, services, channel, sender)
-            texts = [services.renderer.render("rate_limited", language, channel="sms").text]
+            texts = [services.renderer.render("rate_limited", language, channel=RENDER_CHANNEL[channel]).text]
         log.info("sender %s is over the SMS rate limit", sender[:10])
         await run_in_threadpool(_answered, services.store, delivery_id, texts)
         return twiml(texts)
@@ -127,7 +127,7 @@ async def twilio_sms(request: Request) -> Response:
         # A picture or file without words, or an empty message: say what works instead of guessing.
         key = "text_only" if _media_count(params) else "how_can_i_help"
         language = await run_in_threadpool(_conversation_language, services, channel, sender)
-        texts = [services.renderer.render(key, language, channel="sms").text]
+        texts = [services.renderer.render(key, language, channel=RENDER_CHANNEL[channel]).text]
     else:
         turn = await handle_turn(services, channel, sender, text[: settings.max_text_chars])
         texts = [message.text for message in turn.messages]

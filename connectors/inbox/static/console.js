@@ -46,6 +46,7 @@
         var row = el('tr', (item.priority === 'urgent' ? 'urgent' : '') + (item.id === current ? ' selected' : ''));
         row.appendChild(el('td', null, item.priority === 'urgent' ? 'AKUT' : 'normal'));
         row.appendChild(el('td', null, item.language));
+        row.appendChild(el('td', null, item.region || '–'));
         row.appendChild(el('td', null, item.channel));
         row.appendChild(el('td', null, minutes(item.waiting_s)));
         row.appendChild(el('td', null, (STATE[item.state] || item.state) + (item.assigned_to ? ' (' + item.assigned_to + ')' : '')));
