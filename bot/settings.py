@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default="", description="when counsellors answer, e.g. 'mon-fri 09:00-16:00; sat 10:00-13:00' "
         "(Europe/Copenhagen); outside them a citizen asking for a person is told when to expect an answer. "
         "Empty: always")
+    team_hours: dict[str, str] = Field(
+        default_factory=dict, description="hours per counsellors' organisation, as JSON, e.g. "
+        "'{\"Røde Kors Aarhus\": \"mon-fri 10:00-14:00\"}'; they replace counsellor_hours")
     escalation_webhook_url: str | None = Field(
         default=None, description="an external helpdesk's URL: hand-offs and the citizen's messages are POSTed "
         "there (signed) besides the built-in inbox; unset: the inbox only")

@@ -65,3 +65,28 @@ def test_outside_hours_the_handoff_says_when_and_gives_the_emergency_number(clie
     assert opens.date() != datetime.now(opens.tzinfo).date()
     assert {"event": "pause"} in body["events"]
     assert service.find(store, "webchat", "hours-test-conversation").state == "queued"
+
+
+def test_a_conversation_waits_only_when_every_team_speaking_its_language_is_closed():
+    from bot.conversations.hours import availability, schedules_for
+
+    teams = {"Somali team": {"so", "da"}, "Arabic team": {"ar", "da"}}
+    hours = {"Somali team": "mon-fri 09:00-12:00", "Arabic team": "mon-fri 12:00-18:00"}
+    afternoon = cph(2026, 11, 23, 14, 0)  # Monday
+    somali = availability(schedules_for(hours, "", teams, "so"), afternoon)
+    assert not somali.open_now and somali.opens == cph(2026, 11, 24, 9, 0)
+    assert availability(schedules_for(hours, "", teams, "ar"), afternoon).open_now
+    assert availability(schedules_for(hours, "", teams, "da"), afternoon).open_now  # one of two is open
+    # No team speaks Turkish: every team's hours count.
+    assert availability(schedules_for(hours, "", teams, "tr"), afternoon).open_now
+    assert availability(schedules_for({}, "", teams, "so"), afternoon).open_now  # nothing configured
+
+
+def test_team_hours_come_from_the_counsellors_organisations(client):
+    from bot.users.service import add_user, team_languages
+
+    store = client.app.state.services.store
+    add_user(store, "Hodan", "counsellor", ["so", "da"], "Somali team", ["Midtjylland"])
+    add_user(store, "Amal", "counsellor", ["ar"], "Arabic team", [])
+    add_user(store, "Ole", "counsellor", ["da"])
+    assert team_languages(store) == {"Somali team": {"so", "da"}, "Arabic team": {"ar"}}

@@ -7,8 +7,9 @@ from starlette.concurrency import run_in_threadpool
 from bot import SUPPORTED_LANGUAGES
 from bot.actions.context import ActionContext
 from bot.conversations import service
-from bot.conversations.hours import OpeningHours
+from bot.conversations.hours import OpeningHours, availability, schedules_for
 from bot.engine.actions import ActionResult
+from bot.users.service import team_languages
 from nlu.normalise import fold
 
 # Ways citizens name a language (folded). The NLU issue turns this into an entity.
@@ -37,14 +38,15 @@ PAUSE = {"event": "pause"}
 
 async def handoff(ctx: ActionContext) -> ActionResult:
     await run_in_threadpool(service.escalate, ctx.services.store, ctx.conversation_id, "normal", "request_human")
-    hours = OpeningHours(ctx.services.settings.counsellor_hours)
-    now = datetime.now(UTC)
-    opens = hours.next_opening(now)
-    if hours.is_open(now) or opens is None:
+    settings = ctx.services.settings
+    teams = await run_in_threadpool(team_languages, ctx.services.store) if settings.team_hours else {}
+    schedules = schedules_for(settings.team_hours, settings.counsellor_hours, teams, ctx.language)
+    now = availability(schedules, datetime.now(UTC))
+    if now.open_now or now.opens is None:
         result = ActionResult().say("human_handoff")
     else:
         # Still queued: the answer comes when counsellors are back; until then the emergency number.
-        result = ActionResult().say("human_handoff_closed", opens=OpeningHours.describe(opens, ctx.language))
+        result = ActionResult().say("human_handoff_closed", opens=OpeningHours.describe(now.opens, ctx.language))
     result.events.append(PAUSE)
     return result
 

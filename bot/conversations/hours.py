@@ -1,7 +1,9 @@
 """When counsellors answer: opening hours such as "mon-fri 09:00-16:00; sat 10:00-13:00".
 
 Outside them a hand-off is still queued, and the citizen is told when to expect an answer (and the
-emergency number). No hours configured means counsellors are always there.
+emergency number). No hours configured means counsellors are always there. Teams (counsellors'
+organisations) may keep their own hours; a conversation is answered by the teams with a counsellor
+who speaks its language, so it waits only when all of those are closed.
 """
 
 import re
@@ -79,3 +81,26 @@ def _days(text: str, entry: str) -> list[int]:
         a, b = DAYS.index(first), DAYS.index(last or first)
         days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return days
+
+
+@dataclass(frozen=True)
+class Availability:
+    open_now: bool
+    opens: datetime | None  # the earliest next opening when closed
+
+
+def availability(schedules: list[OpeningHours], now: datetime) -> Availability:
+    if any(schedule.is_open(now) for schedule in schedules):
+        return Availability(True, None)
+    openings = [o for o in (schedule.next_opening(now) for schedule in schedules) if o is not None]
+    return Availability(not openings, min(openings) if openings else None)
+
+
+def schedules_for(team_hours: dict[str, str], default_hours: str, team_languages: dict[str, set[str]],
+                  language: str) -> list[OpeningHours]:
+    """The hours that matter for a conversation in `language`: those of the teams with a counsellor who
+    speaks it, else of every team with hours; without team hours, the default."""
+    if not team_hours:
+        return [OpeningHours(default_hours)]
+    speaking = [team for team in team_hours if language in team_languages.get(team, set())]
+    return [OpeningHours(team_hours[team]) for team in (speaking or list(team_hours))]

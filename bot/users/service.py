@@ -66,3 +66,15 @@ def profile_of(store: Store, user_id: int) -> CounsellorProfile | None:
 def user_for_token(store: Store, token: str) -> User | None:
     with store.session() as session:
         return session.scalar(select(User).where(User.token_hash == hash_token(token)))
+
+
+def team_languages(store: Store) -> dict[str, set[str]]:
+    """Each organisation's languages: those its counsellors speak."""
+    teams: dict[str, set[str]] = {}
+    with store.session() as session:
+        rows = session.execute(select(CounsellorProfile.organisation, User.languages)
+                               .join(User, User.id == CounsellorProfile.user_id)
+                               .where(CounsellorProfile.organisation.is_not(None))).all()
+    for organisation, languages in rows:
+        teams.setdefault(organisation, set()).update(code for code in languages.split(",") if code)
+    return teams
