@@ -3,8 +3,10 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.conversations.hours import parse as parse_hours
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +87,19 @@ class Settings(BaseSettings):
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @field_validator("counsellor_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        parse_hours(value)  # a mistake stops the start with the example, not a hand-off later
+        return value
+
+    @field_validator("team_hours")
+    @classmethod
+    def _team_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            parse_hours(spec)
+        return value
 
     @property
     def app_url(self) -> str:

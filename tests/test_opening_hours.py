@@ -90,3 +90,14 @@ def test_team_hours_come_from_the_counsellors_organisations(client):
     add_user(store, "Amal", "counsellor", ["ar"], "Arabic team", [])
     add_user(store, "Ole", "counsellor", ["da"])
     assert team_languages(store) == {"Somali team": {"so", "da"}, "Arabic team": {"ar"}}
+
+
+def test_wrong_hours_in_the_settings_stop_the_start_with_an_example():
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    with pytest.raises(ValidationError, match="mon-fri 09:00-16:00"):
+        Settings(counsellor_hours="monday 9-16")
+    with pytest.raises(ValidationError, match="opening hours"):
+        Settings(team_hours={"Team": "mon 16:00-09:00"})
