@@ -228,3 +228,16 @@ def test_unknown_regions_are_refused_when_adding_a_counsellor(live):
 
     with pytest.raises(UserError, match="unknown region"):
         add_user(live.services.store, f"x-{uuid.uuid4().hex[:6]}", "counsellor", ["da"], None, ["Jylland"])
+
+
+def test_the_delete_word_while_waiting_ends_the_handoff_and_starts_the_delete_flow(live):
+    cid, _ = webchat(live, "PERSON", language="so")
+    conversation_id = internal_id(live, "webchat", cid)
+    _, asked = webchat(live, "TIRTIR", cid)
+    assert asked["escalated"] is False
+    assert plain(asked["messages"][-1]["text"]) == rendered(live, "delete_data_ask", "so"), asked
+    _, done = webchat(live, "haa", cid)
+    assert plain(done["messages"][-1]["text"]) == rendered(live, "delete_data_done", "so")
+    assert conversation_id not in queue_ids(counsellor(live, ["so"]), "all")
+    assert ("queued", "closed") in [(t.from_state, t.to_state)
+                                    for t in service.transitions_of(live.services.store, conversation_id)]

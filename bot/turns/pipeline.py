@@ -12,8 +12,9 @@ nlu.keywords), a short answer to "where do you live?" (→ `inform_location`), g
 The first reply of a conversation carries the privacy notice, once (after erasure, once more).
 
 While counsellors have the conversation (state queued or human) the bot is silent: the message is
-stored for them and the engine (paused by the hand-off) is not asked. Only safety and STOP are still
-answered here: a crisis gets the emergency reply and raises the priority, STOP confirms and closes.
+stored for them and the engine (paused by the hand-off) is not asked. Only safety, STOP and deletion
+are still answered: a crisis gets the emergency reply and raises the priority, STOP confirms and
+closes, and the delete word ends the hand-off so the bot's delete flow runs.
 A closed conversation reopens to the bot when the citizen writes again.
 """
 
@@ -95,6 +96,12 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     forced, forced_text = _decided_intent(services, text, offered, place_answer, crisis is not None)
     if requested in REQUESTABLE_INTENTS and crisis is None:
         forced, forced_text = requested, None
+    if forced == "delete_data" and conversation.state in service.WITH_COUNSELLORS:
+        # The right to deletion does not wait for a counsellor: the hand-off ends, and the bot's usual
+        # "delete everything? yes/no" follows.
+        closed = await run_in_threadpool(service.transition, services.store, conversation.id, "closed",
+                                         "citizen", "asked to delete their data")
+        conversation = closed or conversation
     if conversation.state == "closed":
         reopened = await run_in_threadpool(service.transition, services.store, conversation.id, "bot",
                                            "citizen", "wrote again")
