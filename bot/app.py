@@ -15,6 +15,7 @@ from bot.settings import Settings, get_settings
 from connectors.escalation import webhook as escalation_webhook
 from connectors.escalation.router import router as escalation_router
 from connectors.inbox import console
+from connectors.inbox.router import admin_router as inbox_admin_router
 from connectors.inbox.router import router as inbox_router
 from connectors.sms.router import router as sms_router
 from connectors.webchat.page import STATIC_PATH, static_files
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(actions_router)
     app.include_router(offer_search_router)
     app.include_router(inbox_router)
+    app.include_router(inbox_admin_router)
     app.include_router(escalation_router)
     app.include_router(console.router)
     app.mount(console.STATIC_PATH, console.static_files, name="console-static")

@@ -152,3 +152,21 @@ def test_the_console_in_chromium_claim_reply_note_and_resolve(browser, live):
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_the_audit_log_shows_who_opened_which_conversation_to_admins_only(client):
+    store = client.app.state.services.store
+    _, counsellor_token = add_user(store, "Hodan-audit", "counsellor", ["so"])
+    _, admin_token = add_user(store, "Admin-audit", "admin", [])
+    conversation = service.get_or_create(store, "webchat", uuid.uuid4().hex, "so")
+    service.escalate(store, conversation.id, "normal", "request_human")
+    as_counsellor = {"Authorization": f"Bearer {counsellor_token}"}
+    assert client.get(f"/api/counsellor/conversations/{conversation.id}/messages",
+                      headers=as_counsellor).status_code == 200
+    assert client.post(f"/api/counsellor/conversations/{conversation.id}/claim",
+                       headers=as_counsellor).status_code == 200
+    assert client.get("/api/admin/audit", headers=as_counsellor).status_code == 403
+    assert client.get("/api/admin/audit").status_code == 401
+    entries = client.get("/api/admin/audit", params={"conversation_id": conversation.id},
+                         headers={"Authorization": f"Bearer {admin_token}"}).json()
+    assert [(e["user"], e["action"]) for e in entries] == [("Hodan-audit", "claim"), ("Hodan-audit", "open")]

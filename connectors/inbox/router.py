@@ -10,6 +10,7 @@ from bot.users.auth import require_role
 from bot.users.models import User
 from connectors.inbox import service as inbox
 from connectors.inbox.schemas import (
+    AuditOut,
     ConversationMessages,
     CounsellorMessage,
     IntentIn,
@@ -130,3 +131,18 @@ async def handback(conversation_id: int, request: Request, user: Counsellor) -> 
 async def close(conversation_id: int, request: Request, user: Counsellor) -> StateOut:
     """Resolved: the citizen is told; their next message reopens the conversation to the bot."""
     return await _state_change(run_in_threadpool(inbox.close, request.app.state.services, conversation_id, user))
+
+
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"],
+                         responses={401: {"description": "no or unknown token"},
+                                    403: {"description": "not an admin"}})
+
+
+@admin_router.get("/audit", response_model=list[AuditOut],
+                  dependencies=[Depends(require_role("admin"))])
+async def audit(request: Request, conversation_id: int | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditOut]:
+    """Who opened or acted on which conversation (newest first); only administrators may read it."""
+    entries = await run_in_threadpool(inbox.audit_log, request.app.state.services.store, conversation_id, limit)
+    return [AuditOut(user=name, conversation_id=entry.conversation_id, action=entry.action, at=entry.created_at)
+            for entry, name in entries]

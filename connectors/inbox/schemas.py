@@ -73,3 +73,10 @@ class ReplyOut(BaseModel):
 class StateOut(BaseModel):
     id: int
     state: str
+
+
+class AuditOut(BaseModel):
+    user: str
+    conversation_id: int
+    action: str = Field(description="open | claim | reply | handback | close | correct")
+    at: datetime

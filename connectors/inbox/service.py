@@ -86,6 +86,15 @@ def audit(store: Store, user: User, conversation_id: int, action: str) -> None:
         session.add(AuditEntry(user_id=user.id, conversation_id=conversation_id, action=action))
 
 
+def audit_log(store: Store, conversation_id: int | None, limit: int) -> list[tuple[AuditEntry, str]]:
+    """Who opened or acted on which conversation, newest first, with each person's name."""
+    query = select(AuditEntry, User.name).join(User, User.id == AuditEntry.user_id)
+    if conversation_id is not None:
+        query = query.where(AuditEntry.conversation_id == conversation_id)
+    with store.session() as session:
+        return list(session.execute(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
 def conversation(store: Store, conversation_id: int) -> Conversation:
     with store.session() as session:
         found = session.get(Conversation, conversation_id)
