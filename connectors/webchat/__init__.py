@@ -1,1 +1,2 @@
-"""Web chat: the JSON API the widget talks to."""
+"""Web chat: the citizen's page and embeddable widget (page.py), and the JSON API and live stream they
+talk to (router.py)."""
