@@ -178,6 +178,7 @@ def test_closing_tells_the_citizen_and_a_new_message_reopens_to_the_bot(live):
     messages = live.http.get("/api/webchat/messages", params={"conversation_id": cid}).json()["messages"]
     assert plain(messages[-1]["text"]) == rendered(live, "conversation_closed", "ar")
     assert conversation_id not in queue_ids(person, "all")
+    assert person.get(f"/api/counsellor/conversations/{conversation_id}/messages").json()["assigned_to"] is None
     _, reply = webchat(live, "مرحبا", cid)
     assert rendered(live, "welcome", "ar") in [plain(m["text"]) for m in reply["messages"]]
 

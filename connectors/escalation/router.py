@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from bot.conversations import service
-from bot.turns.pipeline import resume_engine
 from bot.validation import check_text
 from connectors.escalation.models import InboundEvent
 from connectors.escalation.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -63,16 +62,9 @@ async def helpdesk_event(request: Request) -> dict:
             await run_in_threadpool(service.transition, services.store, found.id, "human", ACTOR, "helpdesk reply")
         await run_in_threadpool(inbox.deliver, services, found, event.text, "counsellor", None)
     elif event.type == "close":
-        closed = await run_in_threadpool(service.transition, services.store, found.id, "closed", ACTOR, "resolved")
-        if closed is not None:
-            await run_in_threadpool(inbox.release, services.store, found.id)
-            await run_in_threadpool(inbox.notice, services, closed, "conversation_closed")
+        await run_in_threadpool(inbox.end, services, found.id, ACTOR)
     else:
-        back = await run_in_threadpool(service.transition, services.store, found.id, "bot", ACTOR, "handed back")
-        if back is not None:
-            await run_in_threadpool(inbox.release, services.store, found.id)
-            await resume_engine(services, back.engine_sender_id)
-            await run_in_threadpool(inbox.notice, services, back, "handback_to_bot")
+        await inbox.hand_back(services, found.id, ACTOR)
     return {"status": "applied"}
 
 

@@ -1,4 +1,8 @@
-"""Who has which conversation, and who opened what (the audit log)."""
+"""The inbox's own records: who opened what (the audit log), notes, intent corrections.
+
+Who has a conversation is not stored here: it is whoever last moved it into "human"
+(bot.conversations.models.Transition).
+"""
 
 from datetime import datetime
 
@@ -7,17 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.conversations.models import utcnow
 from bot.store.db import Base
-
-
-class Assignment(Base):
-    """The counsellor a conversation is with (one at most: the conversation id is the key)."""
-
-    __tablename__ = "inbox_assignments"
-
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
-                                                 primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditEntry(Base):

@@ -70,7 +70,7 @@ async def messages(conversation_id: int, request: Request, user: Counsellor) -> 
                                                      conversation_id, user))
     store = request.app.state.services.store
     notes = await run_in_threadpool(inbox.notes_of, store, conversation_id)
-    owner = await run_in_threadpool(inbox.owner_name, store, conversation_id)
+    owner = await run_in_threadpool(inbox.owner_name, store, found)
     return ConversationMessages(
         id=found.id, language=found.language, state=found.state, priority=found.priority, channel=found.channel,
         assigned_to=owner,

@@ -20,7 +20,7 @@ from bot.store.db import Store
 from bot.turns.pipeline import RENDER_CHANNEL, resume_engine
 from bot.users.models import User
 from bot.users.service import profile_of
-from connectors.inbox.models import Assignment, AuditEntry, IntentCorrection, Note
+from connectors.inbox.models import AuditEntry, IntentCorrection, Note
 from connectors.sms.outbound import OutboundSms
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,11 @@ class QueueItem:
         return max(0, int((datetime.now(UTC) - queued_at).total_seconds()))
 
 
+USER_ACTOR = "user:"
+
+
 def actor(user: User) -> str:
-    return f"user:{user.id}"
+    return f"{USER_ACTOR}{user.id}"
 
 
 def queue(store: Store, user: User, states: tuple[str, ...]) -> list[QueueItem]:
@@ -65,9 +68,7 @@ def queue(store: Store, user: User, states: tuple[str, ...]) -> list[QueueItem]:
             select(Transition.conversation_id, func.max(Transition.created_at))
             .where(Transition.conversation_id.in_(ids), Transition.to_state == "queued")
             .group_by(Transition.conversation_id)).all()) if ids else {}
-        assigned = dict(session.execute(
-            select(Assignment.conversation_id, User.name).join(User, User.id == Assignment.user_id)
-            .where(Assignment.conversation_id.in_(ids))).all()) if ids else {}
+        assigned = _owner_names(session, [c.id for c in conversations if c.state == "human"])
         regions = dict(session.execute(
             select(ConversationPlace.conversation_id, ConversationPlace.region)
             .where(ConversationPlace.conversation_id.in_(ids))).all()) if ids else {}
@@ -122,9 +123,6 @@ def _take(store: Store, conversation_id: int, user: User) -> tuple[Conversation,
         taken = service.transition(store, conversation_id, "human", actor(user), "claimed")
     if taken is None:
         raise InboxError(409, "another counsellor has this conversation, or it is not waiting for one")
-    with store.session() as session:
-        session.query(Assignment).filter(Assignment.conversation_id == conversation_id).delete()
-        session.add(Assignment(conversation_id=conversation_id, user_id=user.id))
     audit(store, user, conversation_id, "claim")
     return taken, from_bot
 
@@ -138,22 +136,38 @@ async def pause_engine(services: Services, sender_id: str) -> None:
         log.warning("could not pause the engine for %s: %s", sender_id, exc)
 
 
-def owner_id(store: Store, conversation_id: int) -> int | None:
-    with store.session() as session:
-        return session.scalar(select(Assignment.user_id).where(Assignment.conversation_id == conversation_id))
+def _owners(session, conversation_ids: list[int]) -> dict[int, int]:
+    """The user holding each conversation: whoever moved it into "human" last. Only meaningful while the
+    conversation is "human" (callers pass only those); a helpdesk's claim has no user."""
+    if not conversation_ids:
+        return {}
+    latest = (select(func.max(Transition.id)).where(Transition.conversation_id.in_(conversation_ids),
+                                                    Transition.to_state == "human")
+              .group_by(Transition.conversation_id))
+    rows = session.execute(select(Transition.conversation_id, Transition.actor).where(Transition.id.in_(latest)))
+    return {cid: int(who.removeprefix(USER_ACTOR)) for cid, who in rows if who.startswith(USER_ACTOR)}
 
 
-def owner_name(store: Store, conversation_id: int) -> str | None:
+def _owner_names(session, conversation_ids: list[int]) -> dict[int, str]:
+    owners = _owners(session, conversation_ids)
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(set(owners.values())))).all())
+    return {cid: names[user_id] for cid, user_id in owners.items() if user_id in names}
+
+
+def owner_name(store: Store, found: Conversation) -> str | None:
+    if found.state != "human":
+        return None
     with store.session() as session:
-        return session.scalar(select(User.name).join(Assignment, Assignment.user_id == User.id)
-                              .where(Assignment.conversation_id == conversation_id))
+        return _owner_names(session, [found.id]).get(found.id)
 
 
 def require_owner(store: Store, conversation_id: int, user: User) -> Conversation:
     found = conversation(store, conversation_id)
     if found.state != "human":
         raise InboxError(409, f"the conversation is {found.state}: claim it first")
-    if owner_id(store, conversation_id) != user.id and user.role != "admin":
+    with store.session() as session:
+        owner = _owners(session, [conversation_id]).get(conversation_id)
+    if owner != user.id and user.role != "admin":
         raise InboxError(403, "another counsellor has this conversation")
     return found
 
@@ -191,19 +205,20 @@ def notice(services: Services, found: Conversation, key: str) -> Message:
 
 
 async def handback(services: Services, conversation_id: int, user: User) -> Conversation:
-    back = await run_in_threadpool(_give_back, services.store, conversation_id, user)
-    await resume_engine(services, back.engine_sender_id)
-    await run_in_threadpool(notice, services, back, "handback_to_bot")
+    await run_in_threadpool(require_owner, services.store, conversation_id, user)
+    back = await hand_back(services, conversation_id, actor(user))
+    if back is None:
+        raise InboxError(409, "the conversation changed meanwhile")
+    await run_in_threadpool(audit, services.store, user, conversation_id, "handback")
     return back
 
 
-def _give_back(store: Store, conversation_id: int, user: User) -> Conversation:
-    require_owner(store, conversation_id, user)
-    back = service.transition(store, conversation_id, "bot", actor(user), "handed back")
-    if back is None:
-        raise InboxError(409, "the conversation changed meanwhile")
-    release(store, conversation_id)
-    audit(store, user, conversation_id, "handback")
+async def hand_back(services: Services, conversation_id: int, who: str) -> Conversation | None:
+    """To the bot: the engine resumes and the citizen is told. None when the state did not allow it."""
+    back = await run_in_threadpool(service.transition, services.store, conversation_id, "bot", who, "handed back")
+    if back is not None:
+        await resume_engine(services, back.engine_sender_id)
+        await run_in_threadpool(notice, services, back, "handback_to_bot")
     return back
 
 
@@ -211,19 +226,20 @@ def close(services: Services, conversation_id: int, user: User) -> Conversation:
     found = conversation(services.store, conversation_id)
     if found.state == "human":
         require_owner(services.store, conversation_id, user)
-    closed = service.transition(services.store, conversation_id, "closed", actor(user), "resolved",
-                                from_states=("queued", "human"))
+    closed = end(services, conversation_id, actor(user))
     if closed is None:
         raise InboxError(409, f"the conversation is {found.state}; only one with the counsellors can be closed")
-    release(services.store, conversation_id)
-    notice(services, closed, "conversation_closed")
     audit(services.store, user, conversation_id, "close")
     return closed
 
 
-def release(store: Store, conversation_id: int) -> None:
-    with store.session() as session:
-        session.query(Assignment).filter(Assignment.conversation_id == conversation_id).delete()
+def end(services: Services, conversation_id: int, who: str) -> Conversation | None:
+    """Resolved: closed, and the citizen is told. None unless it was with the counsellors."""
+    closed = service.transition(services.store, conversation_id, "closed", who, "resolved",
+                                from_states=service.WITH_COUNSELLORS)
+    if closed is not None:
+        notice(services, closed, "conversation_closed")
+    return closed
 
 
 def add_note(store: Store, conversation_id: int, user: User, text: str) -> Note:
