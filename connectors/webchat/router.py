@@ -49,14 +49,13 @@ async def post_message(body: WebchatMessageIn, request: Request) -> WebchatReply
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"text is {len(body.text)} characters; the limit is {limit}")
     turn = await handle_turn(services, CHANNEL, body.conversation_id, body.text, body.language, body.action)
-    ids = turn.message_ids or [None] * len(turn.messages)
     return WebchatReply(
         conversation_id=body.conversation_id,
         language=turn.language,
         escalated=turn.escalated,
         messages=[BotMessageOut(text=m.text, offers=m.offers, quick_replies=m.quick_replies, lead=m.lead,
                                 id=message_id)
-                  for m, message_id in zip(turn.messages, ids, strict=True)],
+                  for m, message_id in zip(turn.messages, turn.message_ids, strict=True)],
     )
 
 
