@@ -556,12 +556,22 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def merge_into(target: Path, offers: list[Offer], directory: Path | None = None) -> tuple[int, int]:
-    """Add or replace offers in one catalogue file, all or nothing.
+@dataclass(frozen=True)
+class MergePlan:
+    """What `merge_into` would write: the target file's offers after the merge, and what changed."""
+
+    target: Path
+    merged: list[Offer]
+    added: int
+    replaced: int
+
+
+def plan_merge(target: Path, offers: list[Offer], directory: Path | None = None) -> MergePlan:
+    """Check adding or replacing offers in one catalogue file, writing nothing (CatalogueError if refused).
 
     Offers whose id is already in the target file replace that entry; the rest are appended. The
     result is checked as part of the whole catalogue directory the file lives in (duplicate ids across
-    files, broken neighbours) before anything is written. Returns (added, replaced).
+    files, broken neighbours).
     """
     directory = directory if directory is not None else target.parent
     existing: list[Offer] = []
@@ -594,9 +604,20 @@ def merge_into(target: Path, offers: list[Offer], directory: Path | None = None)
                                     f"duplicate id '{offer.id}': already defined in {origins[offer.id]}"))
     if problems:
         raise CatalogueError(problems)
-    header = "Brobygger catalogue file written by `brobygger catalogue import`; edit freely, keep the shape."
-    write_atomic(target, dump_offers(merged, header=header))
-    return len(merged) - len(existing), replaced
+    return MergePlan(target, merged, len(merged) - len(existing), replaced)
+
+
+def write_merge(plan: MergePlan) -> None:
+    header = ("Brobygger catalogue file written by `brobygger catalogue import` (or the admin API's import); "
+              "edit freely, keep the shape.")
+    write_atomic(plan.target, dump_offers(plan.merged, header=header))
+
+
+def merge_into(target: Path, offers: list[Offer], directory: Path | None = None) -> tuple[int, int]:
+    """Add or replace offers in one catalogue file, all or nothing (see `plan_merge`). Returns (added, replaced)."""
+    plan = plan_merge(target, offers, directory)
+    write_merge(plan)
+    return plan.added, plan.replaced
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,22 @@ def _delimiter(header_line: str) -> str:
     return max([",", ";", "\t"], key=header_line.count)
 
 
+def _numbered_rows(reader: csv.DictReader, problems: list[Problem], source: str):
+    """(spreadsheet row number, row) for each data row. A row the csv module cannot read (a cell over its
+    size limit) ends the reading with a problem: where the next row starts is no longer certain."""
+    number = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(Problem(source, f"row {number + 1}", "", f"not readable as CSV: {exc}"))
+            return
+        number += 1
+        yield number, row
+
+
 def read_csv_text(text: str, source: str = "CSV") -> CsvImport:
     result = CsvImport()
     text = text.lstrip("\ufeff")
@@ -145,7 +161,11 @@ def read_csv_text(text: str, source: str = "CSV") -> CsvImport:
         result.problems.append(Problem(source, "row 1", "", "empty file: no header row"))
         return result
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(lines[0]))
-    header = [name.strip() for name in reader.fieldnames or []]
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as exc:  # e.g. a "header" that is one huge cell: not a spreadsheet at all
+        result.problems.append(Problem(source, "row 1", "", f"not readable as CSV: {exc}"))
+        return result
     reader.fieldnames = header
     unknown = [name for name in header if name not in COLUMNS]
     missing = [name for name in REQUIRED if name not in header]
@@ -159,7 +179,7 @@ def read_csv_text(text: str, source: str = "CSV") -> CsvImport:
     if result.problems:
         return result
     first_row: dict[str, int] = {}
-    for number, row in enumerate(reader, start=2):
+    for number, row in _numbered_rows(reader, result.problems, source):
         where = f"row {number}"
         if None in row:  # more cells than header columns
             result.problems.append(Problem(source, where, "", f"{len(row[None])} cell(s) more than the header has"))

@@ -294,7 +294,10 @@ def _services_of(document: Any) -> list[tuple[dict, dict | None]]:
             pairs.append((item, item.get("organization")))
         else:
             organization = {k: v for k, v in item.items() if k != "services"}
-            pairs += [(service, organization) for service in item.get("services") or []]
+            services = item.get("services") or []
+            if not isinstance(services, list):
+                raise ValueError(f"an organization's services must be a list, got {type(services).__name__}")
+            pairs += [(service, organization) for service in services]
     return pairs
 
 
@@ -439,9 +442,19 @@ def import_document(document: Any, text_language: str = "da", lenient: bool = Fa
     if not pairs:
         result.problems.append(Problem(source, "document", "", "no HSDS services found"))
     for index, (service, organization) in enumerate(pairs):
+        if not isinstance(service, dict):
+            result.problems.append(Problem(source, f"service {index + 1}", "",
+                                           f"expected an HSDS service object, got {type(service).__name__}"))
+            continue
         where = f"service {index + 1} ({service.get('name') or service.get('id') or '?'})"
-        offer, problems = validate_offer(offer_data_from_service(service, organization, text_language),
-                                         source, where, lenient=lenient)
+        try:
+            data = offer_data_from_service(service, organization, text_language)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            # Uploaded documents can be any JSON: a field of the wrong type is this service's problem, not a crash.
+            result.problems.append(Problem(source, where, "", f"not a service this importer can read "
+                                                              f"(a field has an unexpected type: {exc})"))
+            continue
+        offer, problems = validate_offer(data, source, where, lenient=lenient)
         result.problems += problems
         if offer is not None:
             result.offers.append(offer)
