@@ -13,6 +13,7 @@ from rich.console import Console
 
 from bot.settings import get_settings
 from knowledge.search import cli as search_cli
+from nlu.registry import cli as registry_cli
 
 app = typer.Typer(help="Brobygger: local communities and health support, in five languages.",
                   no_args_is_help=True, add_completion=False)
@@ -27,6 +28,9 @@ app.add_typer(search_cli.index_app, name="index")
 app.command("search")(search_cli.search)
 app.command("search-eval")(search_cli.search_eval)
 bench_app.command("search")(search_cli.bench_search)
+# The review-and-retrain loop (nlu/registry/cli.py).
+app.add_typer(registry_cli.models_app, name="models")
+app.add_typer(registry_cli.review_app, name="review")
 console = Console(stderr=True)
 
 
@@ -117,15 +121,21 @@ def calibrate(model: str = typer.Option(None, help="reuse this calibration model
 def run() -> None:
     """Start Rasa and the app, print the URLs, stop both on Ctrl-C."""
     from bot.runner import StackError, start_stack
+    from nlu.registry.service import startup_model
 
     settings = get_settings()
     model = _ensure_model()
+    # The registry decides: an administrator's promotion or rollback outlives a restart.
+    with registry_cli._store() as store:
+        model_path = startup_model(store, model.path)
+    if model_path != model.path:
+        console.print(f"Starting the active model {model_path.name} (promoted in the admin console)")
     # SIGTERM (e.g. from a process manager) stops the stack the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     stack = None
     try:
         with console.status("Starting the dialogue engine and the app (Rasa needs ~1 min)…"):
-            stack = start_stack(settings, model.path)
+            stack = start_stack(settings, model_path)
         url = stack.app_url
         console.print(f"\n[bold green]Brobygger is running[/bold green] (ready in {stack.rasa_ready_s:.0f} s)")
         console.print(f"  Web chat      {url}/  (embed on any site: <script src=\"{settings.app_url}/widget.js\" "
@@ -313,39 +323,29 @@ def catalogue_import(
     dry_run: bool = typer.Option(False, "--dry-run", help="check only; write nothing"),
 ) -> None:
     """Import offers, all or nothing: any problem is reported per row/service and nothing is written."""
-    from knowledge import csv_import, hsds
-    from knowledge.catalogue import CatalogueError, merge_into
+    from knowledge.admin.imports import FORMATS, default_target, guess_format, import_offers, read_path
 
     if not file.exists():
         console.print(f"[red]{file}: no such file or folder[/red]", soft_wrap=True)
         raise typer.Exit(2)
-    kind = fmt or ("csv" if file.suffix.lower() == ".csv" else
-                      "hsds-csv" if file.is_dir() or file.name == "datapackage.json" else "hsds")
-    if kind not in ("hsds", "hsds-csv", "csv"):
-        console.print(f"[red]unknown format {kind!r}: use hsds, hsds-csv or csv[/red]")
+    kind = fmt or guess_format(file)
+    if kind not in FORMATS:
+        console.print(f"[red]unknown format {kind!r}: use {', '.join(FORMATS)}[/red]")
         raise typer.Exit(2)
-    if kind == "csv":
-        result = csv_import.read_csv(file)
-    else:
-        try:
-            result = hsds.import_file(file, text_language=language)
-        except ValueError as exc:
-            console.print(f"[red]{file}: {exc}[/red]", soft_wrap=True)
-            raise typer.Exit(1) from exc
-    if result.problems:
-        _catalogue_problems(result.problems, title=f"Nothing imported: {len(result.problems)} problem(s)")
+    offers, problems = read_path(file, kind, language)
+    report = import_offers(offers, problems, into or default_target(get_settings().catalogue_dir), dry_run)
+    if report.refused_by == "catalogue":
+        _catalogue_problems(report.problems, title="Nothing imported: the catalogue would not be valid")
         raise typer.Exit(1)
-    target = into or Path(get_settings().catalogue_dir) / "imported.yml"
+    if report.problems:
+        _catalogue_problems(report.problems, title=f"Nothing imported: {len(report.problems)} problem(s)")
+        raise typer.Exit(1)
+    changes = f"({report.added} new, {report.replaced} replaced)"
     if dry_run:
-        console.print(f"[green]{len(result.offers)} offer(s) are valid[/green]; nothing written (--dry-run)")
+        console.print(f"[green]{len(report.offers)} offer(s) are valid[/green] {changes}; nothing written (--dry-run)")
         return
-    try:
-        added, replaced = merge_into(target, result.offers)
-    except CatalogueError as exc:
-        _catalogue_problems(exc.problems, title="Nothing imported: the catalogue would not be valid")
-        raise typer.Exit(1) from exc
-    console.print(f"[green]Imported {len(result.offers)} offer(s)[/green] into {target} "
-                  f"({added} new, {replaced} replaced)", soft_wrap=True)
+    console.print(f"[green]Imported {len(report.offers)} offer(s)[/green] into {report.target} {changes}",
+                  soft_wrap=True)
 
 
 @catalogue_app.command("export")

@@ -1,5 +1,9 @@
 """Configuration from environment variables (prefix BROBYGGER_) and an optional .env file."""
 
+import hashlib
+import hmac
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -81,6 +85,12 @@ class Settings(BaseSettings):
     widget_frame_ancestors: str = Field(
         default="*", description="sites that may show the web chat in the embeddable widget (a CSP "
         "frame-ancestors list, e.g. \"https://www.aarhus.dk https://*.kk.dk\"); '*' allows any site")
+    learned_data_dir: Path = Field(
+        default=REPO_ROOT / "nlu" / "data" / "learned",
+        description="where examples labelled in the review queue are written as Rasa training data "
+        "(<lang>.yml); commit them to keep them")
+    training_config: Path = Field(default=REPO_ROOT / "config.yml",
+                                  description="the Rasa pipeline that retraining from the review queue uses")
     max_text_chars: int = 2000
     retention_days: int = 180
 
@@ -125,3 +135,26 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def secret_key(settings: Settings) -> str:
+    """The key for keyed hashes and encryption: BROBYGGER_SECRET_KEY, or a random key created once
+    under var/ (readable by the owner only)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.var_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def pseudonym(settings: Settings, kind: str, value: str) -> str:
+    """A keyed hash naming a person's records where they must not be readable (logs, analytics)."""
+    return hmac.new(secret_key(settings).encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -31,6 +31,11 @@ def clean(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits as 0-9; nothing else changes."""
+    return text.translate(_DIGITS)
+
+
 def fold(text: str) -> str:
     """Matching key: NFKC, Turkish-aware lower case, ASCII digits, unified letters, no harakat."""
     text = unicodedata.normalize("NFKC", text)

@@ -11,6 +11,7 @@ from bot.conversations.hours import OpeningHours, availability, schedules_for
 from bot.engine.actions import ActionResult
 from bot.users.service import team_languages
 from nlu.normalise import fold
+from nlu.review import service as review
 
 # Ways citizens name a language (folded). The NLU issue turns this into an entity.
 LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
@@ -122,5 +123,10 @@ async def feedback(ctx: ActionContext) -> ActionResult:
     helped = ctx.intent == "affirm"
     await run_in_threadpool(service.record_feedback, ctx.services.store, ctx.conversation_id, helped,
                             list(ctx.slot("offer_ids") or []), ctx.language)
+    if not helped:
+        # Perhaps the need was misread: the message that led to the offers goes to the review queue.
+        await run_in_threadpool(review.flag_latest, ctx.services.store,
+                                service.log_key(ctx.services.settings, ctx.conversation_id), "negative_feedback",
+                                ("seek_support",))
     return ActionResult().set_slot("feedback_given", True).say(
         "feedback_thanks_yes" if helped else "feedback_thanks_no")

@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.conversations.live import bell
 from bot.conversations.models import Conversation, ConversationPlace, Feedback, Message, Transition, utcnow
+from bot.settings import Settings, pseudonym
 from bot.store.db import Store
 
 
@@ -194,6 +195,11 @@ def opted_out(store: Store, conversation_id: int) -> bool:
     """
     last = last_outbound(store, conversation_id)
     return last is not None and (last.payload or {}).get("key") == "opt_out_confirm"
+
+
+def log_key(settings: Settings, conversation_id: int) -> str:
+    """How the understanding log (nlu.review) names a conversation: a keyed hash, not its id."""
+    return pseudonym(settings, "conversation", str(conversation_id))
 
 
 def record_feedback(store: Store, conversation_id: int, helped: bool, offer_ids: list[str], language: str) -> None:

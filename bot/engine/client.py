@@ -80,6 +80,12 @@ class RasaClient:
         except ValueError as exc:
             raise EngineError("engine answered with invalid JSON") from exc
 
+    async def load_model(self, model_file: str, timeout_s: float = 180.0) -> None:
+        """Replace the running model (Rasa's PUT /model). Trackers live in the tracker store, so
+        conversations go on with the new model; Rasa answers turns again once it has loaded."""
+        await self._request("PUT", "/model", params=self._auth(), json={"model_file": model_file},
+                            timeout=httpx.Timeout(timeout_s, connect=2.0))
+
     async def status(self) -> dict[str, Any]:
         response = await self._request("GET", "/status", params=self._auth())
         return response.json()

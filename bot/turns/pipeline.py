@@ -35,6 +35,7 @@ from nlu.keywords import answer_key, keyword_intent
 from nlu.language import choose_language
 from nlu.normalise import clean
 from nlu.numbers import is_bare_number
+from nlu.review import service as review
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +131,15 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
             log.warning("turn failed for conversation %s: %s", conversation.id, exc)
             # STOP must work even when the engine does not: the confirmation is what opts the citizen out.
             raw_messages = [OPT_OUT_CONFIRM if forced == "opt_out" else TECHNICAL_PROBLEM]
+    said = Said(conversation.id, inbound.id, channel, turn_language, text)
     if forced:
         understood = {"intent": forced, "confidence": 1.0, "source": "crisis rules" if crisis else "rule"}
         await run_in_threadpool(service.add_to_payload, services.store, inbound.id, nlu=understood)
+        # Awaited (not in the background): a "yes, delete" must be in the log before the erasure below.
+        await _log_understanding(services, said, understood)
     elif engine_ok and conversation.state not in service.WITH_COUNSELLORS:
         # What the model understood, for counsellors and the review queue; read off the reply's path.
-        _later(_record_understanding(services, conversation.engine_sender_id, inbound.id, text))
+        _later(_record_understanding(services, conversation.engine_sender_id, said))
     if crisis and (conversation.state in service.WITH_COUNSELLORS
                    or not any(_key(raw) == "crisis" for raw in raw_messages)):
         # Safety does not depend on the engine: answer and escalate (urgent) here.
@@ -176,13 +180,25 @@ def _later(work) -> None:
     task.add_done_callback(_background.discard)
 
 
-async def _record_understanding(services: Services, sender_id: str, message_id: int, text: str) -> None:
+@dataclass(frozen=True)
+class Said:
+    """A citizen's message as the understanding log needs it."""
+
+    conversation_id: int
+    message_id: int
+    channel: str
+    language: str
+    text: str
+
+
+async def _record_understanding(services: Services, sender_id: str, said: Said) -> None:
+    message_id = said.message_id
     try:
         parse = await services.engine.latest_parse(sender_id)
     except EngineError as exc:
         log.info("could not read what was understood of message %s: %s", message_id, exc)
         return
-    if escape_for_engine(text) != parse.get("text"):
+    if escape_for_engine(said.text) != parse.get("text"):
         return  # the citizen's next message got there first; this one's parse is gone
     intent = parse.get("intent") or {}
     understood = {
@@ -194,6 +210,19 @@ async def _record_understanding(services: Services, sender_id: str, message_id: 
         "source": "model",
     }
     await run_in_threadpool(service.add_to_payload, services.store, message_id, nlu=understood)
+    await _log_understanding(services, said, understood)
+
+
+async def _log_understanding(services: Services, said: Said, understood: dict) -> None:
+    """Into the pseudonymised understanding log (nlu.review), which queues what deserves review."""
+    try:
+        await run_in_threadpool(
+            review.log, services.store, conversation_key=service.log_key(services.settings, said.conversation_id),
+            message_id=said.message_id, channel=said.channel, language=said.language, text=said.text,
+            understood=understood)
+    except SQLAlchemyError as exc:
+        # The citizen has their answer; only the log line is missing.
+        log.error("could not log the understanding of message %s: %s", said.message_id, exc)
 
 
 async def resume_engine(services: Services, sender_id: str) -> None:
@@ -298,6 +327,7 @@ def _payload(message: RenderedMessage) -> dict:
 
 async def _erase(services: Services, conversation_id: int, sender_id: str) -> None:
     await run_in_threadpool(service.erase, services.store, conversation_id)
+    await run_in_threadpool(review.forget, services.store, service.log_key(services.settings, conversation_id))
     try:
         await run_in_threadpool(erase_tracker, services.settings.rasa_tracker_db, sender_id)
     except SQLAlchemyError as exc:

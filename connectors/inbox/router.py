@@ -97,7 +97,8 @@ async def add_note(conversation_id: int, body: NoteIn, request: Request, user: C
 async def correct_intent(message_id: int, body: IntentIn, request: Request, user: Counsellor) -> dict:
     """What the citizen's message really meant; it goes to the administrators' review queue."""
     correction = await _checked(run_in_threadpool(inbox.correct_intent, request.app.state.services.store,
-                                                  message_id, user, body.intent))
+                                                  request.app.state.services.settings, message_id, user,
+                                                  body.intent))
     return {"id": correction.id, "message_id": message_id, "intent": correction.intent}
 
 

@@ -16,12 +16,14 @@ from bot.conversations import service
 from bot.conversations.models import Conversation, ConversationPlace, Message, Transition
 from bot.engine.client import EngineError
 from bot.services import Services
+from bot.settings import Settings
 from bot.store.db import Store
 from bot.turns.pipeline import RENDER_CHANNEL, resume_engine
 from bot.users.models import User
 from bot.users.service import profile_of
 from connectors.inbox.models import AuditEntry, IntentCorrection, Note
 from connectors.sms.outbound import OutboundSms
+from nlu.review import service as review
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +272,8 @@ def known_intents() -> frozenset[str]:
     return frozenset(yaml.safe_load(DOMAIN.read_text("utf-8"))["intents"])
 
 
-def correct_intent(store: Store, message_id: int, user: User, intent: str) -> IntentCorrection:
-    """Record what a citizen's message meant; the administrators' review queue picks it up."""
+def correct_intent(store: Store, settings: Settings, message_id: int, user: User, intent: str) -> IntentCorrection:
+    """Record what a citizen's message meant and put it in the administrators' review queue."""
     if intent not in known_intents():
         raise InboxError(422, f"unknown intent {intent!r}; known: {', '.join(sorted(known_intents()))}")
     with store.session() as session:
@@ -282,5 +284,7 @@ def correct_intent(store: Store, message_id: int, user: User, intent: str) -> In
                                       language=message.language)
         session.add(correction)
         session.flush()
+    review.flag_message(store, service.log_key(settings, message.conversation_id), message_id,
+                        "counsellor_corrected", suggested_intent=intent)
     audit(store, user, message.conversation_id, "correct")
     return correction

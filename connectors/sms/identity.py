@@ -8,9 +8,6 @@ message (a counsellor's reply) needs; the Fernet key is derived from the same se
 import base64
 import hashlib
 import hmac
-import os
-import secrets
-from pathlib import Path
 
 from cryptography.fernet import Fernet
 
@@ -30,20 +27,3 @@ def encrypt_address(secret: str, address: str) -> str:
 
 def decrypt_address(secret: str, token: str) -> str:
     return _fernet(secret).decrypt(token.encode()).decode()
-
-
-def secret_key(settings) -> str:
-    """BROBYGGER_SECRET_KEY, or a random key created once under var/ (readable by the owner only)."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.var_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-    return path.read_text().strip()

@@ -23,9 +23,9 @@ from twilio.rest import Client
 
 from bot.conversations import service
 from bot.i18n import sms
-from bot.settings import Settings
+from bot.settings import Settings, secret_key
 from bot.store.db import Store
-from connectors.sms.identity import decrypt_address, secret_key
+from connectors.sms.identity import decrypt_address
 from connectors.sms.models import SmsOutbound, SmsSender
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,9 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversations import service
+from bot.settings import secret_key
 from bot.turns.pipeline import RENDER_CHANNEL, handle_turn
-from connectors.sms.identity import encrypt_address, secret_key, sender_hash
+from connectors.sms.identity import encrypt_address, sender_hash
 from connectors.sms.models import SmsDelivery, SmsSender
 from connectors.sms.outbound import record_status
 

@@ -20,14 +20,15 @@ def write_reports(results: dict[str, dict], out_dir: Path, meta: dict) -> Path:
                                                      ensure_ascii=False), encoding="utf-8")
     product = next(iter(results))
     for language, metrics in results[product]["languages"].items():
-        _confusion_png(metrics["confusion"], out_dir / f"confusion_{language}.png", f"{language} — {product}")
+        confusion_png(metrics["confusion"], out_dir / f"confusion_{language}.png", f"{language} — {product}")
     _f1_png(results, out_dir / "f1_per_language.png")
     summary = out_dir / "summary.md"
     summary.write_text(_markdown(results, meta), encoding="utf-8")
     return summary
 
 
-def _confusion_png(confusion: dict, path: Path, title: str) -> None:
+def confusion_png(confusion: dict, path, title: str) -> None:
+    """Draw a confusion matrix into a file path or a binary file object (PNG)."""
     labels, matrix = confusion["labels"], np.array(confusion["matrix"])
     fig, ax = plt.subplots(figsize=(9, 8))
     ax.imshow(matrix, cmap="Blues")
@@ -41,7 +42,7 @@ def _confusion_png(confusion: dict, path: Path, title: str) -> None:
     ax.set_ylabel("expected")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 

@@ -1,0 +1,109 @@
+"""Labelled examples written as Rasa training data: `<learned dir>/<lang>.yml`, one file per language.
+
+A new example is refused, with the reason, when it would repeat or contradict what the model already
+learns from (the hand-written `nlu/data/<lang>.yml` or earlier labels), or when it is a held-out test
+message (training on the test set would make every later evaluation a lie). Texts are compared by
+their matching key (nlu.normalise.fold), so "Hej!" and "hej" are the same example. Files are written
+sorted by intent and text, so a diff shows exactly what was labelled.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nlu.evaluation.datasets import TEST_DIR, TRAIN_DIR
+from nlu.normalise import fold
+from nlu.training_data import Example, read_nlu_yaml
+
+HEADER = ("# Examples labelled by administrators in the review queue (brobygger review / the admin console).\n"
+          "# Written by nlu.review.learned, sorted by intent and text; edit through the review queue.\n")
+_PUNCTUATION = " .,!?¡¿:;\"'«»“”‘’()…؟،"
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Rasa's own layout: `examples: |` followed by one `- text` line per example."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_BlockDumper.add_representer(str, _text)
+
+
+def key(text: str) -> str:
+    return " ".join(fold(text).strip(_PUNCTUATION).split())
+
+
+@dataclass(frozen=True)
+class Refusal:
+    text: str
+    reason: str
+
+
+class LearnedData:
+    def __init__(self, directory: Path, train_dir: Path = TRAIN_DIR, test_dir: Path = TEST_DIR / "nlu") -> None:
+        self.directory, self.train_dir, self.test_dir = Path(directory), Path(train_dir), Path(test_dir)
+
+    def path(self, language: str) -> Path:
+        return self.directory / f"{language}.yml"
+
+    def examples(self, language: str) -> list[Example]:
+        path = self.path(language)
+        return read_nlu_yaml(path, language) if path.exists() else []
+
+    def check(self, text: str, intent: str, language: str) -> str | None:
+        """Why this example may not be added, or None."""
+        wanted = key(text)
+        if not wanted:
+            return "the text is empty"
+        sources = [("the training data", self.train_dir / f"{language}.yml", False),
+                   ("the labelled examples", self.path(language), False),
+                   ("the held-out test set", self.test_dir / f"{language}.yml", True)]
+        for name, path, held_out in sources:
+            if not path.exists():
+                continue
+            for example in read_nlu_yaml(path, language):
+                if key(example.text) != wanted:
+                    continue
+                if held_out:
+                    return f"it is in {name} ({path.name}); test messages are never trained on"
+                if example.intent == intent:
+                    return f"already in {name} as {intent}"
+                return f"conflicts with {name}, where it is {example.intent}"
+        return None
+
+    def add(self, language: str, examples: list[tuple[str, str]]) -> list[Refusal]:
+        """Add (text, intent) pairs; returns those refused. Nothing is written when all are refused."""
+        refused, accepted, seen = [], [], {}
+        for text, intent in examples:
+            text = " ".join(text.split())  # one example is one line in Rasa's YAML
+            reason = self.check(text, intent, language)
+            if reason is None and key(text) in seen and seen[key(text)] != intent:
+                reason = f"labelled {seen[key(text)]} in the same batch"
+            if reason is None and key(text) in seen:
+                continue  # the same text twice in one batch: once is enough
+            if reason:
+                refused.append(Refusal(text, reason))
+            else:
+                seen[key(text)] = intent
+                accepted.append(Example(text, intent, language))
+        if accepted:
+            self._write(language, self.examples(language) + accepted)
+        return refused
+
+    def _write(self, language: str, examples: list[Example]) -> None:
+        by_intent: dict[str, list[str]] = {}
+        for example in sorted(examples, key=lambda e: (e.intent, key(e.text), e.text)):
+            by_intent.setdefault(example.intent, []).append(example.text)
+        blocks = [{"intent": intent, "examples": "".join(f"- {text}\n" for text in texts)}
+                  for intent, texts in by_intent.items()]
+        body = yaml.dump({"version": "3.1", "nlu": blocks}, Dumper=_BlockDumper, allow_unicode=True,
+                         sort_keys=False, width=10_000)
+        path = self.path(language)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(HEADER + body, encoding="utf-8")
+        os.replace(tmp, path)  # training never reads a half-written file
