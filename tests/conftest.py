@@ -38,6 +38,8 @@ def make_settings(var_dir: Path, **overrides) -> Settings:
         # not per test: the catalogue is the bundled one.
         "embedding_dir": REPO_ROOT / "var" / "models",
         "index_dir": REPO_ROOT / "var" / "index",
+        # Labels from the review queue are written here, never into the repository's nlu/data/learned.
+        "learned_data_dir": var_dir / "learned",
     }
     values.update(overrides)
     return Settings(**values)

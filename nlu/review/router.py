@@ -46,7 +46,7 @@ class RedactIn(BaseModel):
 
 
 def _refused(exc: service.ReviewError) -> HTTPException:
-    code = status.HTTP_404_NOT_FOUND if isinstance(exc, service.UnknownItem) else status.HTTP_422_UNPROCESSABLE_ENTITY
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, service.UnknownItem) else status.HTTP_422_UNPROCESSABLE_CONTENT
     return HTTPException(code, str(exc))
 
 
@@ -75,7 +75,7 @@ async def review_queue(request: Request, language: str | None = None, limit: int
     try:
         language = check_language(language)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     store = request.app.state.services.store
     items = await run_in_threadpool(service.queue, store, language, max(1, min(limit, 1000)))
     groups = await run_in_threadpool(service.clusters, items, _embed(request)) if items else []
