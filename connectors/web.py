@@ -1,10 +1,14 @@
-"""What the app's web pages share: long-cached static files named by content, and security headers."""
+"""What the app's web pages share: long-cached static files named by content, security headers, and the
+staff pages' HTML frame."""
 
 import hashlib
 from pathlib import Path
 
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+
+# The staff pages' common HTML frame (base.html: the page's stylesheet by the `stylesheet` variable).
+SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def asset_version(directory: Path) -> str:

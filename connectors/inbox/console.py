@@ -8,23 +8,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.users.auth import SESSION_COOKIE
 from bot.users.sessions import SESSION_LIFETIME, LoginRefused, login, logout, signed_in
-from connectors.web import CachedStatic, asset_version, security_headers
+from connectors.web import SHARED_TEMPLATES, CachedStatic, asset_version, security_headers
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 STATIC_PATH = "/console/static"
 ASSET_VERSION = asset_version(STATIC_DIR)
 LOGIN_CSRF_COOKIE = "brobygger_login_csrf"
-templates = Jinja2Templates(directory=HERE / "templates")
+templates = Jinja2Templates(directory=[HERE / "templates", SHARED_TEMPLATES])
 static_files = CachedStatic(directory=STATIC_DIR)
 router = APIRouter(include_in_schema=False)
+# Where a signed-in person goes when the login page was not asked for a place (`?next=`).
+DEFAULT_NEXT = "/console"
 
 
 def _secure(request: Request) -> bool:
@@ -33,14 +35,27 @@ def _secure(request: Request) -> bool:
 
 def _page(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
     response = templates.TemplateResponse(request, name, {"static": STATIC_PATH, "version": ASSET_VERSION,
+                                                          "stylesheet": "console.css",
                                                           **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return security_headers(response)
 
 
-def _login_page(request: Request, error: str | None = None, status_code: int = 200) -> Response:
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path on this site (the admin console sends people here with ?next=/admin), else
+    None: a full URL, `//host` or a backslash would let a crafted link send someone elsewhere after login."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(char) < 0x20 or char.isspace() for char in value):
+        return None
+    return value
+
+
+def _login_page(request: Request, error: str | None = None, status_code: int = 200,
+                next_path: str | None = None) -> Response:
     csrf = secrets.token_urlsafe(24)
-    response = _page(request, "login.html", {"csrf": csrf, "error": error}, status_code)
+    response = _page(request, "login.html", {"csrf": csrf, "error": error, "next": local_path(next_path)},
+                     status_code)
     # Double-submit: the form's hidden field must match this cookie (no session exists yet).
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request),
                         path="/console")
@@ -48,26 +63,28 @@ def _login_page(request: Request, error: str | None = None, status_code: int = 2
 
 
 @router.get("/console/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> Response:
-    return _login_page(request)
+async def login_form(request: Request, next_path: Annotated[str | None, Query(alias="next", max_length=500)] = None
+                     ) -> Response:
+    return _login_page(request, next_path=next_path)
 
 
 @router.post("/console/login")
 async def login_submit(request: Request, name: Annotated[str, Form(max_length=120)],
                        password: Annotated[str, Form(max_length=1000)],
-                       csrf: Annotated[str, Form(max_length=100)]) -> Response:
+                       csrf: Annotated[str, Form(max_length=100)],
+                       next_path: Annotated[str, Form(alias="next", max_length=500)] = "") -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(csrf, expected):
-        return _login_page(request, "Siden var for gammel. Prøv igen.", status.HTTP_403_FORBIDDEN)
+        return _login_page(request, "Siden var for gammel. Prøv igen.", status.HTTP_403_FORBIDDEN, next_path)
     try:
         token, _ = await run_in_threadpool(login, request.app.state.services.store, name.strip(), password)
     except LoginRefused as refused:
         if refused.locked_until is not None:
             minutes = max(1, math.ceil((refused.locked_until - datetime.now(UTC)).total_seconds() / 60))
             return _login_page(request, f"For mange forkerte adgangskoder. Prøv igen om {minutes} minutter.",
-                               status.HTTP_429_TOO_MANY_REQUESTS)
-        return _login_page(request, "Forkert navn eller adgangskode.", status.HTTP_401_UNAUTHORIZED)
-    response = RedirectResponse("/console", status.HTTP_303_SEE_OTHER)
+                               status.HTTP_429_TOO_MANY_REQUESTS, next_path)
+        return _login_page(request, "Forkert navn eller adgangskode.", status.HTTP_401_UNAUTHORIZED, next_path)
+    response = RedirectResponse(local_path(next_path) or DEFAULT_NEXT, status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
                         samesite="strict", secure=_secure(request), path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")

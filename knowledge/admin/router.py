@@ -6,6 +6,7 @@ X-CSRF-Token on POST (bot.users.auth). An import changes the catalogue files; th
 the new offers once a re-index job has finished (`POST /api/admin/index/rebuild`).
 """
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -54,8 +55,17 @@ async def stale_report(request: Request,
     stale = stale_offers(catalogue, days)
     return StaleReport(days=days, total=len(catalogue), stale=[
         StaleOfferOut(id=item.offer.id, organisation=item.offer.organisation,
-                      last_verified=item.offer.last_verified, age_days=item.age_days, origin=item.origin)
+                      last_verified=item.offer.last_verified, age_days=item.age_days,
+                      origin=_relative(item.origin, settings.catalogue_dir))
         for item in stale])
+
+
+def _relative(path, catalogue_dir) -> str:
+    """A catalogue file as the browser may see it: relative to the catalogue folder, no server paths."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(catalogue_dir).resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 async def _body_within(request: Request, limit: int) -> bytes | None:
@@ -113,7 +123,8 @@ async def import_catalogue(
     report = await run_in_threadpool(run)
     payload = ImportReportOut(valid=report.valid, offers=len(report.offers),
                               added=report.added, replaced=report.replaced, written=report.written,
-                              target=str(report.target), problems=[_problem(p) for p in report.problems])
+                              target=_relative(report.target, request.app.state.services.settings.catalogue_dir),
+                              problems=[_problem(p) for p in report.problems])
     return JSONResponse(payload.model_dump(mode="json"),
                         status_code=status.HTTP_200_OK if report.valid else status.HTTP_422_UNPROCESSABLE_CONTENT)
 

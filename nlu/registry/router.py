@@ -43,13 +43,21 @@ def version_json(version: ModelVersion, full: bool = False) -> dict:
     return found
 
 
+def _tail(path: Path, lines: int = 40, chunk: int = 64 * 1024) -> str:
+    """The end of a training log (polled every few seconds: never the whole file). Progress bars redraw
+    with \r; only the latest state of each line is kept."""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, path.stat().st_size - chunk))
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.splitlines()[-lines:])
+
+
 def job_json(job: TrainingJob, store) -> dict:
     version = registry.get(store, job.version_id) if job.version_id else None
-    log_tail = ""
-    if job.log_path and Path(job.log_path).exists():
-        # The tail an administrator needs when a job fails; progress bars redraw with \r, keep the last one.
-        lines = [line.rsplit("\r", 1)[-1] for line in Path(job.log_path).read_text(errors="replace").splitlines()]
-        log_tail = "\n".join(lines[-40:])
+    log_tail = _tail(Path(job.log_path)) if job.log_path else ""
     return {"id": job.id, "state": job.state, "stage": job.stage, "progress": job.progress, "error": job.error,
             "started_at": job.started_at.isoformat(),
             "finished_at": job.finished_at.isoformat() if job.finished_at else None,

@@ -73,7 +73,7 @@ async def review_queue(request: Request, language: str | None = None, limit: int
                        _: User = Depends(admin)) -> dict:
     """Open items grouped by similarity (per language, at most 20 per group), biggest groups first."""
     try:
-        language = check_language(language)
+        language = check_language(language or None)  # ?language= (empty) means every language
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     store = request.app.state.services.store

@@ -248,8 +248,8 @@ def redact(store: Store, item_id: int, text: str, user_id: int) -> Understanding
         raise ReviewError("the redacted text is empty; mark the item as noise instead")
     with store.session() as session:
         item = _items(session, [item_id])[0]
-        if item.status == LABELLED:
-            raise ReviewError(f"item {item.id} is already labelled")
+        if item.status in (LABELLED, NOISE):
+            raise ReviewError(f"item {item.id} is already {item.status}")
         item.text, item.redacted = mask(text), True
         item.reviewed_by, item.reviewed_at = user_id, utcnow()
         return item
