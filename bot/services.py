@@ -8,6 +8,7 @@ from bot.i18n.render import Renderer
 from bot.settings import Settings
 from bot.store.db import Store
 from knowledge.catalogue import Catalogue, default_catalogue
+from knowledge.embeddings import Embedder, shared_embedder
 from knowledge.places import Gazetteer, gazetteer
 from knowledge.search import OfferSearch, default_search
 from nlu.crisis import CrisisRules, default_rules
@@ -30,6 +31,11 @@ class Services:
     @cached_property
     def search(self) -> OfferSearch:
         return default_search()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The e5 model alone (the review queue groups messages with it), shared with the search."""
+        return shared_embedder(self.settings.embedding_model, self.settings.embedding_models_dir)
 
 
 def build_services(settings: Settings) -> Services:

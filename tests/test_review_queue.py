@@ -375,3 +375,57 @@ def test_a_counsellors_correction_and_negative_feedback_queue_the_message(live):
     queued = {i.id: i for i in review.queue(store, "da")}
     assert queued[place.id].reasons == ["counsellor_corrected"]
     assert queued[place.id].suggested_intent == "inform_location"
+
+
+def test_the_command_line_reviews_labels_promotes_and_rolls_back(tmp_path, monkeypatch):
+    """`brobygger review …` and `brobygger models …` on the configured store (no engine reachable: the
+    model change is recorded and the next start loads it)."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+    from bot.store.db import Store
+
+    monkeypatch.setenv("BROBYGGER_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("BROBYGGER_LEARNED_DATA_DIR", str(tmp_path / "learned"))
+    monkeypatch.setenv("BROBYGGER_EMBEDDING_DIR", str(get_settings().embedding_models_dir))
+    monkeypatch.setenv("BROBYGGER_INDEX_DIR", str(get_settings().search_index_dir))
+    monkeypatch.delenv("BROBYGGER_RASA_TOKEN", raising=False)
+    get_settings.cache_clear()
+    try:
+        store = Store(get_settings().sqlalchemy_url)
+        store.create_schema()
+        first, second = log(store, "jeg leder efter en strikkeklub"), log(store, "qwfp qwfp")
+        runner = CliRunner()
+        listed = runner.invoke(app, ["review", "list", "--json"])
+        assert listed.exit_code == 0, listed.output
+        assert {i["text"] for g in yaml.safe_load(listed.stdout) for i in g["items"]} == {
+            "jeg leder efter en strikkeklub", "qwfp qwfp"}
+        labelled = runner.invoke(app, ["review", "label", str(first.id), "--intent", "seek_support",
+                                       "--language", "da"])
+        assert labelled.exit_code == 0 and "labelled" in labelled.output
+        assert runner.invoke(app, ["review", "noise", str(second.id)]).exit_code == 0
+        assert review.queue(store) == []
+        assert read_nlu_yaml(tmp_path / "learned" / "da.yml", "da")[0].text == "jeg leder efter en strikkeklub"
+        unknown = runner.invoke(app, ["review", "label", "424242", "--intent", "greet", "--language", "da"])
+        assert unknown.exit_code == 2 and "no review item 424242" in unknown.output
+
+        for name in ("a", "b"):
+            (tmp_path / f"brobygger-{name}.tar.gz").write_bytes(b"model")
+        registry.startup_model(store, tmp_path / "brobygger-a.tar.gz")
+        candidate = registry.register(store, tmp_path / "brobygger-b.tar.gz", "training")
+        registry.save_evaluation(store, registry.active(store).id, metrics({"da": 0.95}, {"da": 1.0}))
+        registry.save_evaluation(store, candidate.id, metrics({"da": 0.93}, {"da": 1.0}))
+        registry.judge(store, candidate.id, registry.active(store))
+        models = runner.invoke(app, ["models", "list"], env={"COLUMNS": "200"})
+        assert models.exit_code == 0 and "brobygger-b" in models.output and "refused" in models.output
+        refused = runner.invoke(app, ["models", "promote", str(candidate.id)])
+        assert refused.exit_code == 2 and "macro-F1 0.930" in refused.output
+        promoted = runner.invoke(app, ["models", "promote", str(candidate.id), "--override-reason", "new test set"])
+        assert promoted.exit_code == 0 and "loads it at its next start" in promoted.output
+        assert registry.active(store).name == "brobygger-b"
+        assert runner.invoke(app, ["models", "rollback"]).exit_code == 0
+        assert registry.active(store).name == "brobygger-a"
+        store.dispose()
+    finally:
+        get_settings.cache_clear()

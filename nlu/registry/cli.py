@@ -35,7 +35,8 @@ def _store():
 
 
 def _f1(version, language: str) -> str:
-    return f"{version.metrics['languages'][language]['macro_f1']:.3f}" if version.metrics else "-"
+    scores = (version.metrics or {}).get("languages", {}).get(language)
+    return f"{scores['macro_f1']:.3f}" if scores else "-"
 
 
 @models_app.command("list")
@@ -145,12 +146,14 @@ def models_rollback() -> None:
 def review_list(language: str = typer.Option(None, help="only this language"),
                 as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
     """Open items, grouped by similarity (needs the search index's embedding model)."""
-    from knowledge.search import default_search
+    from knowledge.embeddings import shared_embedder
     from nlu.review import service
 
     with _store() as store:
         items = service.queue(store, language)
-        groups = service.clusters(items, default_search().embedder.queries) if items else []
+        settings = get_settings()
+        embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+        groups = service.clusters(items, embedder.queries) if items else []
     if as_json:
         print(json.dumps([{"language": g.language, "items": [{"id": i.id, "text": i.text, "intent": i.intent,
                                                                "reasons": i.reasons} for i in g.items]}

@@ -64,8 +64,8 @@ def _learned(request: Request) -> LearnedData:
 
 
 def _embed(request: Request):
-    # The retrieval's e5 model: one copy in memory, and the same meaning space as the offers.
-    return request.app.state.services.search.embedder.queries
+    # The retrieval's e5 model: one copy in memory, loaded without the offer index.
+    return request.app.state.services.embedder.queries
 
 
 @router.get("")
