@@ -90,6 +90,7 @@ bench: model index browser
 	@$(APP_VENV)/bin/brobygger bench search
 	@$(APP_VENV)/bin/brobygger bench dialogue
 	@$(APP_VENV)/bin/brobygger bench handoff
+	@$(APP_VENV)/bin/brobygger bench retrain
 
 lint: $(APP_STAMP)
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests

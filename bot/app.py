@@ -25,6 +25,7 @@ from connectors.webchat.router import router as webchat_router
 from knowledge.admin import router as catalogue_admin
 from knowledge.search.api import router as offer_search_router
 from nlu.parse.router import router as nlu_router
+from nlu.registry.live import follow as follow_registry
 from nlu.registry.router import router as models_router
 from nlu.review import service as review
 from nlu.review.router import router as review_router
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = build_services(settings)
         stop, worker = asyncio.Event(), None
         retention = asyncio.create_task(_apply_retention(app.state.services.store, settings, stop))
+        # A model promoted or rolled back from the command line reaches the running engine from here.
+        following = asyncio.create_task(follow_registry(app.state.services.store, app.state.services.engine, stop))
         if settings.escalation_webhook_url:
             worker = asyncio.create_task(escalation_webhook.run_worker(app.state.services.store, settings, stop))
         try:
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop.set()
             await retention
+            await following
             if worker is not None:
                 await worker
             await app.state.services.engine.aclose()

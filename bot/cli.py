@@ -143,6 +143,8 @@ def run() -> None:
         console.print(f"  Web chat API  POST {url}/api/webchat/messages")
         console.print(f"  Counsellors   {url}/console  (brobygger users add NAME --role counsellor; "
                       "brobygger users password NAME)")
+        console.print(f"  Admin         {url}/admin  (review queue, retraining, catalogue; "
+                      "brobygger users add NAME --role admin)")
         console.print(f"  API docs      {url}/docs")
         console.print(f"  Health        {url}/healthz")
         # Twilio must reach the public URL it signs; paste this into the number's "A message comes in".
@@ -282,6 +284,19 @@ def bench_handoff(rounds: int = typer.Option(50, help="citizen ⇄ counsellor ex
     from bot.bench import run_handoff_benchmark
 
     run_handoff_benchmark(get_settings(), _ensure_model(), rounds=rounds)
+
+
+@bench_app.command("retrain")
+def bench_retrain(
+    examples: int = typer.Option(50, help="labelled examples added before training"),
+    clients: int = typer.Option(4, help="citizens chatting in parallel while the model is swapped"),
+    config: Path = typer.Option(None, help="Rasa config to train with (default: the product's config.yml)"),
+) -> None:
+    """Time from N labelled examples to a promoted model; failed turns while the engine swaps models."""
+    from nlu.registry.bench import run_retrain_benchmark
+
+    settings = get_settings()
+    run_retrain_benchmark(settings, _ensure_model(), examples, clients, config or settings.training_config)
 
 
 @bench_app.command("dialogue")

@@ -222,3 +222,11 @@ def test_labelled_messages_are_learned_promoted_and_rolled_back(loop: Loop) -> N
     assert [loop.parse(text) for text, intent in wrong] != [intent for _, intent in wrong]
     history = loop.api.get("/api/admin/models").json()["history"]
     assert [entry["action"] for entry in history[:3]] == ["rollback", "promote", "deployment"]
+
+    # `brobygger models promote` only changes the registry; the running app brings its engine along.
+    registry.activate(loop.store, candidate, "promote")
+    deadline = time.monotonic() + 60
+    while loop.loaded_model() == starting_model and time.monotonic() < deadline:
+        time.sleep(1)
+    assert loop.loaded_model() == registry.get(loop.store, candidate).name + ".tar.gz"
+    assert {text: loop.parse(text) for text, _ in wrong} == dict(wrong)

@@ -1,5 +1,7 @@
 """Async client for a running Rasa server. Every failure surfaces as `EngineError`."""
 
+import asyncio
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -15,8 +17,16 @@ class EngineError(RuntimeError):
 
 
 class RasaClient:
+    """Also the one place that knows when the engine swaps models: Rasa's PUT /model blocks the whole
+    server while the new model loads (~20 s for the product pipeline), longer than a turn may wait. So
+    a swap first lets the requests in flight finish, holds new ones back (they wait, then go on), and
+    only then asks Rasa to load."""
+
     def __init__(self, base_url: str, token: str | None, timeout_s: float = 10.0) -> None:
         self._token = token
+        self._traffic = asyncio.Condition()
+        self._in_flight = 0
+        self._swapping = False
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s, connect=2.0),
@@ -29,7 +39,24 @@ class RasaClient:
     def _auth(self) -> dict[str, str]:
         return {"token": self._token} if self._token else {}
 
+    @asynccontextmanager
+    async def _slot(self):
+        """A request's turn: not while a model is being swapped in."""
+        async with self._traffic:
+            await self._traffic.wait_for(lambda: not self._swapping)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            async with self._traffic:
+                self._in_flight -= 1
+                self._traffic.notify_all()
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        async with self._slot():
+            return await self._send(method, path, **kwargs)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
@@ -81,10 +108,19 @@ class RasaClient:
             raise EngineError("engine answered with invalid JSON") from exc
 
     async def load_model(self, model_file: str, timeout_s: float = 180.0) -> None:
-        """Replace the running model (Rasa's PUT /model). Trackers live in the tracker store, so
-        conversations go on with the new model; Rasa answers turns again once it has loaded."""
-        await self._request("PUT", "/model", params=self._auth(), json={"model_file": model_file},
-                            timeout=httpx.Timeout(timeout_s, connect=2.0))
+        """Replace the running model (Rasa's PUT /model) between turns (see the class doc). Trackers live
+        in the tracker store, so conversations go on with the new model."""
+        async with self._traffic:
+            await self._traffic.wait_for(lambda: not self._swapping)  # one swap at a time
+            self._swapping = True
+            await self._traffic.wait_for(lambda: self._in_flight == 0)
+        try:
+            await self._send("PUT", "/model", params=self._auth(), json={"model_file": model_file},
+                             timeout=httpx.Timeout(timeout_s, connect=2.0))
+        finally:
+            async with self._traffic:
+                self._swapping = False
+                self._traffic.notify_all()
 
     async def status(self) -> dict[str, Any]:
         response = await self._request("GET", "/status", params=self._auth())

@@ -1,9 +1,7 @@
 """`brobygger models list|train|promote|rollback` and `brobygger review list|label|noise`."""
 
-import asyncio
 import json
 from contextlib import contextmanager
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -89,27 +87,13 @@ def models_train() -> None:
 
 
 def _go_live(store, version, action: str, reason: str | None) -> None:
-    """Load into the running engine when it can be reached (BROBYGGER_RASA_TOKEN set), then record it."""
-    from bot.engine.client import EngineError, RasaClient
+    """Record the choice; the running app (nlu.registry.live) loads it into its engine between turns."""
     from nlu.registry import service as registry
+    from nlu.registry.live import FOLLOW_EVERY_S
 
-    settings = get_settings()
-    loaded = False
-    if settings.rasa_token:
-        async def load() -> None:
-            engine = RasaClient(settings.rasa_url, settings.rasa_token)
-            try:
-                await engine.load_model(str(Path(version.path).resolve()))
-            finally:
-                await engine.aclose()
-        try:
-            asyncio.run(load())
-            loaded = True
-        except EngineError as exc:
-            console.print(f"[yellow]The engine at {settings.rasa_url} was not changed ({exc}).[/yellow]")
     registry.activate(store, version.id, action, None, reason)
-    where = "loaded into the running engine" if loaded else "the engine loads it at its next start (brobygger run)"
-    console.print(f"[green]v{version.id} ({version.name}) is the active model[/green]: {where}.")
+    console.print(f"[green]v{version.id} ({version.name}) is the active model[/green]: a running app loads it "
+                  f"within {FOLLOW_EVERY_S:.0f} s (between turns); otherwise it starts with the next brobygger run.")
 
 
 @models_app.command("promote")

@@ -147,14 +147,19 @@ def _run(store: Store, settings: Settings, job_id: str) -> None:
                 continue
             _update(store, job_id, progress=round(0.8 * fraction, 3), stage=stage)
 
+    watchers: list[threading.Thread] = []
+
     def on_start(log_path: Path) -> None:
-        threading.Thread(target=watch, args=(log_path,), daemon=True).start()
+        watchers.append(threading.Thread(target=watch, args=(log_path,), daemon=True))
+        watchers[-1].start()
 
     _update(store, job_id, state="training", stage="checking the training data")
     try:
         trained = ensure_model(settings, on_start=on_start, inputs=inputs)
     finally:
         stop_watching.set()
+        for watcher in watchers:
+            watcher.join()  # its last progress write must not land after the next stage's
     candidate = registry.register(store, trained.path, "training", job_id, learned_count(settings))
     _update(store, job_id, version_id=candidate.id, state="evaluating", progress=0.8,
             stage="evaluating the candidate on the held-out tests")

@@ -1,6 +1,5 @@
 """Administrators' model API: train a candidate, follow the job, compare versions, promote, roll back."""
 
-import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -13,12 +12,11 @@ from bot.users.models import User
 from nlu.evaluation.datasets import EVALUATED_LANGUAGES
 from nlu.registry import jobs, plots
 from nlu.registry import service as registry
+from nlu.registry.live import swap_lock
 from nlu.registry.models import ModelVersion, TrainingJob
 
 router = APIRouter(prefix="/api/admin/models", tags=["admin: models"])
 admin = require_role("admin")
-# One change of the live model at a time (promotion and rollback both load a model into the engine).
-_swap = asyncio.Lock()
 
 
 class PromoteIn(BaseModel):
@@ -150,7 +148,7 @@ async def promote(version_id: int, request: Request, body: PromoteIn | None = No
     """Make a candidate the live model. The gate must have passed; only its F1 rule can be overridden
     (with a reason), never crisis."""
     store = request.app.state.services.store
-    async with _swap:
+    async with swap_lock:
         version = await run_in_threadpool(_version, store, version_id)
         current = await run_in_threadpool(registry.active, store)
         reason = body.override_reason if body else None
@@ -167,7 +165,7 @@ async def promote(version_id: int, request: Request, body: PromoteIn | None = No
 async def rollback(request: Request, user: User = Depends(admin)) -> dict:
     """Back to the model that was live before the current one."""
     store = request.app.state.services.store
-    async with _swap:
+    async with swap_lock:
         try:
             target = await run_in_threadpool(registry.rollback_target, store)
         except registry.RegistryError as exc:
