@@ -85,7 +85,8 @@ def log(store: Store, *, conversation_key: str, message_id: int | None, channel:
         status=OPEN if reasons else LOGGED, reasons=reasons,
     )
     with store.session() as session:
-        if understood.get("intent") == "deny" and understood.get("source") == "model" or says_misunderstood(text):
+        plain_no = understood.get("intent") == "deny" and understood.get("source") == "model"
+        if plain_no or says_misunderstood(text):
             # "No" answering no question, or "that's not what I meant": the message before was misread.
             previous = session.scalars(
                 select(Understanding).where(Understanding.conversation_key == conversation_key)
