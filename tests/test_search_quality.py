@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 HELD_OUT = Path(__file__).parent / "data" / "search" / "queries.yml"
 LANGUAGES = ("da", "ar", "so", "tr", "fa")
 HIT_AT_3 = 0.90  # the issue's bar
-# Measured 2026-11-23: da 44/48 (0.917), ar 46/48, so 40/48 (0.833), tr 44/48, fa 45/48. Somali is
-# below the bar: a regression floor two queries under today's number (issue 4 stays open).
-FLOOR = {"so": 0.80}
+# Measured 2026-11-24: da 45/48, ar 46/48, so 41/48 (0.854), tr 46/48, fa 45/48. Somali is below the
+# bar: a regression floor two queries under today's number (issue 4 stays open).
+FLOOR = {"so": 0.81}
 
 
 @pytest.fixture(scope="module")
