@@ -19,6 +19,7 @@ weights are stored with the index build (topic_model.npz), so a query costs one 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -69,10 +70,29 @@ def topic_descriptions() -> list[tuple[str, str, str]]:
     return [(topic, lang, text) for topic, entry in _document().items() for lang, text in entry["description"].items()]
 
 
+# Embedding the topic model's training texts (~1,700 of them) takes ~20 s on 2 cores, and every index
+# build needs them: kept per process, by model and by the texts themselves, so a re-index (or a test
+# building several small indexes) embeds them once.
+_embedded: dict[tuple, object] = {}
+_embedded_lock = threading.Lock()
+
+
+def _memo(embedder, texts: tuple, make):
+    key = (getattr(embedder, "name", None), getattr(embedder, "dimension", None), texts)
+    with _embedded_lock:
+        if key in _embedded:
+            return _embedded[key]
+    value = make()
+    with _embedded_lock:
+        _embedded[key] = value
+    return value
+
+
 def embed_descriptions(embedder) -> np.ndarray:
     """Vectors of every description (with its label in front, so a one-word message meets the label)."""
     labels = topic_labels()
-    return embedder.passages([f"{labels[topic][lang]}: {text}" for topic, lang, text in topic_descriptions()])
+    texts = tuple(f"{labels[topic][lang]}: {text}" for topic, lang, text in topic_descriptions())
+    return _memo(embedder, ("descriptions", texts), lambda: embedder.passages(list(texts)))
 
 
 def topic_words() -> list[tuple[str, str]]:
@@ -118,6 +138,11 @@ class LabelledQueries:
     @classmethod
     def embed(cls, embedder) -> LabelledQueries:
         examples, words = topic_examples(), topic_words()
+        return _memo(embedder, ("queries", tuple(examples), tuple(words)),
+                     lambda: cls._embed(embedder, examples, words))
+
+    @classmethod
+    def _embed(cls, embedder, examples, words) -> LabelledQueries:
         return cls(tuple(text for text, _ in examples), embedder.queries([text for text, _ in examples]),
                    topic_matrix([topics for _, topics in examples]), embedder.queries([text for text, _ in words]),
                    topic_matrix([[topic] for _, topic in words]))
