@@ -142,7 +142,14 @@ def secret_key(settings: Settings) -> str:
     under var/ (readable by the owner only)."""
     if settings.secret_key:
         return settings.secret_key
-    path = Path(settings.var_dir) / "secret_key"
+    return _stored_secret_key(Path(settings.var_dir).resolve())
+
+
+@lru_cache
+def _stored_secret_key(var_dir: Path) -> str:
+    """Read once per process: every turn names its conversation with it (the understanding log), and
+    the key never changes once made."""
+    path = var_dir / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -4,8 +4,10 @@ staff pages' HTML frame."""
 import hashlib
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 
 # The staff pages' common HTML frame (base.html: the page's stylesheet by the `stylesheet` variable).
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -35,3 +37,22 @@ def security_headers(response: Response, frame_ancestors: str = "'none'") -> Res
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+class StaffPages:
+    """One staff console's pages (counsellors', administrators'): its templates inside the shared frame,
+    its static files (served at `static_path`) and its stylesheet."""
+
+    def __init__(self, package: Path, static_path: str, stylesheet: str) -> None:
+        static_dir = package / "static"
+        self.static_path, self.stylesheet, self.version = static_path, stylesheet, asset_version(static_dir)
+        self.templates = Jinja2Templates(directory=[package / "templates", SHARED_TEMPLATES])
+        self.static_files = CachedStatic(directory=static_dir)
+
+    def render(self, request: Request, name: str, context: dict, status_code: int = 200) -> Response:
+        response = self.templates.TemplateResponse(
+            request, name, {"static": self.static_path, "version": self.version, "stylesheet": self.stylesheet,
+                            **context}, status_code=status_code)
+        # Staff pages show citizens' words: never kept in a shared or back-button cache.
+        response.headers["Cache-Control"] = "no-store"
+        return security_headers(response)

@@ -15,7 +15,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+
+import yaml
 
 from bot.settings import REPO_ROOT, Settings
 
@@ -27,6 +30,12 @@ DIALOGUE_DATA = REPO_ROOT / "bot" / "data"
 NLU_DATA = REPO_ROOT / "nlu" / "data"
 PIPELINE_COMPONENTS = REPO_ROOT / "nlu" / "rasa_components" / "pipeline"
 RASA_REQUIREMENTS = REPO_ROOT / "nlu" / "rasa_components" / "requirements.txt"
+
+
+@cache
+def domain_intents() -> tuple[str, ...]:
+    """The intents the domain declares, in its order (what a label or a correction may name)."""
+    return tuple(yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["intents"])
 
 
 @dataclass(frozen=True)

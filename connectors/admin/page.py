@@ -12,33 +12,19 @@ from pathlib import Path
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from bot import SUPPORTED_LANGUAGES
 from bot.users.auth import SESSION_COOKIE
 from bot.users.sessions import signed_in
-from connectors.web import SHARED_TEMPLATES, CachedStatic, asset_version, security_headers
+from connectors.web import StaffPages
 from knowledge.topics import TEXT_LANGUAGES
 
-HERE = Path(__file__).resolve().parent
-STATIC_DIR = HERE / "static"
-STATIC_PATH = "/admin/static"
-ASSET_VERSION = asset_version(STATIC_DIR)
+pages = StaffPages(Path(__file__).resolve().parent, "/admin/static", "admin.css")
+STATIC_PATH, static_files, _page = pages.static_path, pages.static_files, pages.render
 PAGE_PATH = "/admin"
-templates = Jinja2Templates(directory=[HERE / "templates", SHARED_TEMPLATES])
-static_files = CachedStatic(directory=STATIC_DIR)
 router = APIRouter(include_in_schema=False)
 
 ROLE_NAMES = {"counsellor": "rådgiver", "admin": "administrator"}
-
-
-def _page(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
-    response = templates.TemplateResponse(request, name, {"static": STATIC_PATH, "version": ASSET_VERSION,
-                                                          "stylesheet": "admin.css",
-                                                          **context}, status_code=status_code)
-    # Review items are citizens' words: never kept in a shared or back-button cache.
-    response.headers["Cache-Control"] = "no-store"
-    return security_headers(response)
 
 
 @router.get(PAGE_PATH, response_class=HTMLResponse)

@@ -11,19 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from bot.users.auth import SESSION_COOKIE
 from bot.users.sessions import SESSION_LIFETIME, LoginRefused, login, logout, signed_in
-from connectors.web import SHARED_TEMPLATES, CachedStatic, asset_version, security_headers
+from connectors.web import StaffPages
 
-HERE = Path(__file__).resolve().parent
-STATIC_DIR = HERE / "static"
-STATIC_PATH = "/console/static"
-ASSET_VERSION = asset_version(STATIC_DIR)
+pages = StaffPages(Path(__file__).resolve().parent, "/console/static", "console.css")
+STATIC_PATH, static_files, _page = pages.static_path, pages.static_files, pages.render
 LOGIN_CSRF_COOKIE = "brobygger_login_csrf"
-templates = Jinja2Templates(directory=[HERE / "templates", SHARED_TEMPLATES])
-static_files = CachedStatic(directory=STATIC_DIR)
 router = APIRouter(include_in_schema=False)
 # Where a signed-in person goes when the login page was not asked for a place (`?next=`).
 DEFAULT_NEXT = "/console"
@@ -31,14 +26,6 @@ DEFAULT_NEXT = "/console"
 
 def _secure(request: Request) -> bool:
     return request.app.state.services.settings.app_url.startswith("https://")
-
-
-def _page(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
-    response = templates.TemplateResponse(request, name, {"static": STATIC_PATH, "version": ASSET_VERSION,
-                                                          "stylesheet": "console.css",
-                                                          **context}, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return security_headers(response)
 
 
 def local_path(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.conversations import service
 from bot.conversations.models import Conversation, ConversationPlace, Message, Transition
 from bot.engine.client import EngineError
+from bot.engine.process import domain_intents
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.db import Store
@@ -265,17 +266,10 @@ def canned_replies() -> dict[str, list[str]]:
     return yaml.safe_load((Path(__file__).with_name("canned.yml")).read_text("utf-8"))
 
 
-@cache
-def known_intents() -> frozenset[str]:
-    from bot.engine.process import DOMAIN
-
-    return frozenset(yaml.safe_load(DOMAIN.read_text("utf-8"))["intents"])
-
-
 def correct_intent(store: Store, settings: Settings, message_id: int, user: User, intent: str) -> IntentCorrection:
     """Record what a citizen's message meant and put it in the administrators' review queue."""
-    if intent not in known_intents():
-        raise InboxError(422, f"unknown intent {intent!r}; known: {', '.join(sorted(known_intents()))}")
+    if intent not in domain_intents():
+        raise InboxError(422, f"unknown intent {intent!r}; known: {', '.join(sorted(domain_intents()))}")
     with store.session() as session:
         message = session.get(Message, message_id)
         if message is None or message.author != "citizen":

@@ -105,11 +105,11 @@ def models_promote(version_id: int, override_reason: str = typer.Option(
     with _store() as store:
         try:
             version = registry.get(store, version_id)
-            registry.check_promotable(version, registry.active(store), override_reason)
+            reason = registry.check_promotable(version, registry.active(store), override_reason)
         except registry.RegistryError as exc:
             console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
-        _go_live(store, version, "promote", override_reason if not version.gate or not version.gate["f1_ok"] else None)
+        _go_live(store, version, "promote", reason)
 
 
 @models_app.command("rollback")
@@ -154,9 +154,9 @@ def review_list(language: str = typer.Option(None, help="only this language"),
 @review_app.command("label")
 def review_label(ids: list[int], intent: str = typer.Option(...), language: str = typer.Option(...)) -> None:
     """Label items with an intent; they are written to the learned training data (or refused, with why)."""
+    from bot.engine.process import domain_intents
     from nlu.review import service
     from nlu.review.learned import LearnedData
-    from nlu.review.router import domain_intents
 
     with _store() as store:
         try:

@@ -151,13 +151,10 @@ async def promote(version_id: int, request: Request, body: PromoteIn | None = No
     async with swap_lock:
         version = await run_in_threadpool(_version, store, version_id)
         current = await run_in_threadpool(registry.active, store)
-        reason = body.override_reason if body else None
         try:
-            registry.check_promotable(version, current, reason)
+            reason = registry.check_promotable(version, current, body.override_reason if body else None)
         except registry.RegistryError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-        if version.gate and version.gate["f1_ok"]:
-            reason = None  # nothing was overridden
         return await _go_live(request, version, "promote", user, reason)
 
 

@@ -73,11 +73,13 @@ def judge(store: Store, version_id: int, baseline: ModelVersion) -> dict:
         return result
 
 
-def check_promotable(version: ModelVersion, current: ModelVersion | None, override_reason: str | None) -> None:
+def check_promotable(version: ModelVersion, current: ModelVersion | None, override_reason: str | None) -> str | None:
+    """Refuse (RegistryError) unless the version may go live; returns the override reason to record,
+    which is kept only when it overrode something."""
     if current is not None and version.id == current.id:
         raise RegistryError(f"{version.name} is already the active model")
     if current is None:
-        return  # nothing live to protect (the first model of a fresh install)
+        return None  # nothing live to protect (the first model of a fresh install)
     gate = version.gate
     if not gate or gate.get("baseline") != current.name:
         raise RegistryError(f"{version.name} has not been evaluated against the active model {current.name}; "
@@ -85,9 +87,12 @@ def check_promotable(version: ModelVersion, current: ModelVersion | None, overri
     if not gate["crisis_ok"]:
         raise RegistryError("the gate refuses it: crisis recall would fall (" + "; ".join(
             r for r in gate["reasons"] if "crisis" in r) + "). Crisis cannot be overridden.")
-    if not gate["f1_ok"] and not (override_reason or "").strip():
+    if gate["f1_ok"]:
+        return None
+    if not (override_reason or "").strip():
         raise RegistryError("the gate refuses it: " + "; ".join(gate["reasons"])
                             + ". An administrator may override the F1 rule with a written reason.")
+    return override_reason
 
 
 def activate(store: Store, version_id: int, action: str, user_id: int | None = None,

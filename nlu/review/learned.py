@@ -33,6 +33,11 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _BlockDumper.add_representer(str, _text)
 
 
+def one_line(text: str) -> str:
+    """How an example is written: one line in Rasa's YAML, single spaces."""
+    return " ".join(text.split())
+
+
 def key(text: str) -> str:
     return " ".join(fold(text).strip(_PUNCTUATION).split())
 
@@ -79,7 +84,7 @@ class LearnedData:
         """Add (text, intent) pairs; returns those refused. Nothing is written when all are refused."""
         refused, accepted, seen = [], [], {}
         for text, intent in examples:
-            text = " ".join(text.split())  # one example is one line in Rasa's YAML
+            text = one_line(text)
             reason = self.check(text, intent, language)
             if reason is None and key(text) in seen and seen[key(text)] != intent:
                 reason = f"labelled {seen[key(text)]} in the same batch"

@@ -1,14 +1,12 @@
 """Administrators' review queue: GET /api/admin/review (grouped), label, noise, redact."""
 
-from functools import cache
 from pathlib import Path
 
-import yaml
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from bot.settings import REPO_ROOT
+from bot.engine.process import domain_intents
 from bot.users.auth import require_role
 from bot.users.models import User
 from bot.validation import check_language, check_text
@@ -18,12 +16,6 @@ from nlu.review.models import Understanding
 
 router = APIRouter(prefix="/api/admin/review", tags=["admin: review"])
 admin = require_role("admin")
-
-
-@cache
-def domain_intents() -> tuple[str, ...]:
-    domain = yaml.safe_load((REPO_ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
-    return tuple(domain["intents"])
 
 
 class LabelIn(BaseModel):

@@ -23,7 +23,7 @@ from bot.conversations.models import utcnow
 from bot.store.db import Store
 from nlu.intent_decision import FALLBACK_INTENT, bars_for, load_thresholds
 from nlu.normalise import words
-from nlu.review.learned import LearnedData
+from nlu.review.learned import LearnedData, one_line
 from nlu.review.models import LABELLED, LOGGED, NOISE, OPEN, Understanding
 from nlu.review.redact import mask
 
@@ -220,7 +220,7 @@ def label(store: Store, learned: LearnedData, ids: list[int], intent: str, langu
         refused = {r.text: r.reason for r in learned.add(language, [(item.text, intent) for item in items])}
         results = []
         for item in items:
-            reason = refused.get(" ".join(item.text.split()))
+            reason = refused.get(one_line(item.text))
             item.reviewed_by, item.reviewed_at = user_id, utcnow()
             if reason:
                 item.refusal = reason
@@ -244,7 +244,7 @@ def mark_noise(store: Store, ids: list[int], user_id: int) -> int:
 
 def redact(store: Store, item_id: int, text: str, user_id: int) -> Understanding:
     """Replace the text (a name, an address the patterns missed) before it can become training data."""
-    text = " ".join(text.split())
+    text = one_line(text)
     if not text:
         raise ReviewError("the redacted text is empty; mark the item as noise instead")
     with store.session() as session:
