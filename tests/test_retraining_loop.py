@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -122,15 +123,17 @@ def loop(tmp_path_factory) -> Loop:
             rasa.wait(30)
 
 
-def _queued(loop: Loop, texts: set[str], language: str, timeout_s: float = 20) -> dict[str, dict]:
-    """The open review items with these texts (understanding is logged off the reply's path)."""
+def _queued(loop: Loop, texts: set[str], language: str, timeout_s: float = 20,
+            until: Callable[[dict[str, dict]], bool] | None = None) -> dict[str, dict]:
+    """The open review items with these texts, once `until` holds of them (understanding is logged off the
+    reply's path, so the queue catches up a moment after the reply)."""
     deadline = time.monotonic() + timeout_s
     while True:
         queue = loop.api.get("/api/admin/review", params={"language": language})
         assert queue.status_code == 200, queue.text
         found = {item["text"]: item for cluster in queue.json()["clusters"] for item in cluster["items"]
                  if item["text"] in texts}
-        if len(found) == len(texts) or time.monotonic() > deadline:
+        if (len(found) == len(texts) and (until is None or until(found))) or time.monotonic() > deadline:
             return found
         time.sleep(0.3)
 
@@ -154,7 +157,8 @@ def test_labelled_messages_are_learned_promoted_and_rolled_back(loop: Loop) -> N
     httpx.post(f"{loop.url}/api/webchat/messages", timeout=60,
                json={"conversation_id": conversations[said_wrong_text], "text": "det var ikke det jeg mente",
                      "language": "da"})
-    queued = _queued(loop, {text for text, _ in wrong}, "da")
+    queued = _queued(loop, {text for text, _ in wrong}, "da",
+                     until=lambda found: "citizen_said_wrong" in found[said_wrong_text]["reasons"])
     assert set(queued) == {text for text, _ in wrong}
     assert all(item["reasons"] for item in queued.values())
     assert "citizen_said_wrong" in queued[said_wrong_text]["reasons"]
