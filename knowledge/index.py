@@ -44,7 +44,7 @@ from bot import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the topic model reads character n-grams too (topic_model.npz)
 # Bump when the text of a row changes (the fingerprint then changes and indexes rebuild).
 DOCUMENT_RECIPE = 1
 # Bump when the topic classifier's training changes (the labelled examples are hashed themselves).
@@ -202,8 +202,8 @@ class OfferIndex:
                                  f"{len(self.rows)} rows, manifest says {self.manifest['rows']}")
         if self.topic_vectors is not None and self.topic_vectors.shape[1:] != (self.dimension,):
             raise IndexFileError(f"{where}: topic vectors have shape {self.topic_vectors.shape}")
-        if self.topic_model is not None and self.topic_model.coef.shape[1] != self.dimension:
-            raise IndexFileError(f"{where}: topic model has dimension {self.topic_model.coef.shape[1]}")
+        if self.topic_model is not None and self.topic_model.dimension != self.dimension:
+            raise IndexFileError(f"{where}: topic model has dimension {self.topic_model.dimension}")
         if len(set(self.offer_ids)) != len(self.offer_ids):
             raise IndexFileError(f"{where}: rows of one offer are not contiguous")
 
@@ -397,7 +397,7 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
         if progress:
             progress(done, len(rows))
 
-    from knowledge.search.topics import LabelledQueries, TopicModel, embed_descriptions, topic_matrix
+    from knowledge.search.topics import LabelledQueries, TopicModel, description_texts, embed_descriptions, topic_matrix
 
     vectors = embedder.passages([row.text for row in rows], progress=step)
     topic_vectors = embed_descriptions(embedder)
@@ -406,7 +406,7 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
     started = time.perf_counter()
     topics_of = {row.offer_id: catalogue.get(row.offer_id).topics for row in rows}
     topic_model = TopicModel.fit(vectors, topic_matrix([topics_of[row.offer_id] for row in rows]), topic_vectors,
-                                 queries)
+                                 queries, description_texts=description_texts())
     extra = {"embed_s": round(embed_s, 2), "topic_model_s": round(time.perf_counter() - started, 2),
              "topic_examples": len(queries.example_texts)}
     index = build_offer_index(rows, vectors, embedder.name, fingerprint(catalogue), index_type,

@@ -35,7 +35,7 @@ import numpy as np
 
 from knowledge.index import OfferIndex
 from knowledge.search.lexical import LexicalIndex
-from knowledge.search.topics import TOPICS, TopicModel
+from knowledge.search.topics import TOPICS, TopicModel, description_texts
 
 TIERS: tuple[str, ...] = ("municipality", "neighbour", "region", "national")
 _NATIONAL, _REGION, _NEIGHBOUR, _MUNICIPALITY = 3, 2, 1, 0
@@ -170,7 +170,7 @@ class OfferSearch:
             if index.topic_vectors is None:
                 raise ValueError("the index has neither a topic model nor topic vectors to fit one")
             topic_model = TopicModel.fit(np.asarray(index.vectors, dtype=np.float32), self._topics[index.row_offer],
-                                         index.topic_vectors)
+                                         index.topic_vectors, description_texts=description_texts())
         self.topic_model = topic_model
         self._query_cache = _LRU(1024)
         self._tier_cache = _LRU(32)
@@ -270,7 +270,7 @@ class OfferSearch:
         location = location or self.resolve_location(municipality, text)
         tier, allowed_rows, bitmap = self._tiers(location.municipality)
         query = self._query_vector(text)
-        topic_p = self.topic_model.predict(query)
+        topic_p = self.topic_model.predict(query, text)
         empty = np.zeros(0, dtype=np.int64)
         found = Candidates(text, language, location, topic_p, empty, np.zeros((0, 3), np.float32),
                            self._topics[empty], empty.astype(np.int8))
