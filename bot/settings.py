@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default=None, description="another base URL for Twilio's REST API (a test recorder); default Twilio's")
     sms_rate_limit: str = Field(default="20/10 minutes",
                                 description="messages per sender; past it one notice, then silence")
+    sms_reply_budget_s: float = Field(
+        default=10.0, description="how long the SMS webhook waits for the bot's reply; Twilio gives up after "
+        "15 s, so a slower reply (Rasa loading a new model, a busy engine) goes out through the REST API")
 
     default_language: str = "da"
     counsellor_hours: str = Field(

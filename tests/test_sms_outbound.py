@@ -7,6 +7,7 @@ and answers with the status codes a test scripts (201, then 500s, 400, ...).
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot.app import create_app
-from connectors.sms.models import SmsOutbound, SmsSender
+from connectors.sms.models import SmsDelivery, SmsOutbound, SmsSender
 from connectors.sms.outbound import OutboundSms
 from tests.conftest import make_settings
 
@@ -195,3 +196,36 @@ def test_splitting_keeps_arabic_within_its_budget_and_cuts_a_giant_word_only_as_
     parts = sms.split(f"Hej. {giant} farvel.", "da")
     assert all(sms.cost(p).segments <= 2 for p in parts) and "".join(parts).replace(" ", "") == f"Hej.{giant}farvel."
     assert sms.split("Kort besked.", "da") == ["Kort besked."]
+
+
+def test_a_reply_later_than_twilio_waits_goes_out_through_the_rest_api_once(tmp_path: Path, recorder, caplog):
+    # A budget of 0 s makes every turn "too slow" (in production: Rasa loading a new model for ~20 s,
+    # longer than the 15 s Twilio waits for TwiML).
+    caplog.set_level(logging.INFO)
+    settings = make_settings(tmp_path / "var", rasa_timeout_s=1.0, twilio_auth_token=TOKEN, secret_key=SECRET,
+                             public_url=PUBLIC_URL, twilio_account_sid="AC" + "0" * 32,
+                             twilio_from_number="+4570000000", twilio_api_base_url=recorder.url,
+                             sms_reply_budget_s=0.0)
+    params = {"MessageSid": "SM-slow-1", "From": NUMBER, "To": "+4570000000",
+              "Body": "Waxaan u baahanahay caawimaad xagga deynta", "NumMedia": "0"}
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/channels/twilio/sms", params)
+    with TestClient(create_app(settings)) as client:
+        first = client.post("/channels/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
+        assert first.status_code == 200 and "<Message>" not in first.text  # Twilio gets empty TwiML at once
+        deadline = time.monotonic() + 20
+        while len(recorder.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        renderer = client.app.state.services.renderer
+        expected = [renderer.render("privacy_notice", "so", channel="sms").text,
+                    renderer.render("technical_problem", "so", channel="sms").text]
+        assert [request["form"]["Body"] for request in recorder.requests] == expected
+        assert {request["form"]["To"] for request in recorder.requests} == {NUMBER}
+        with client.app.state.services.store.session() as session:
+            delivery = session.scalar(select(SmsDelivery).where(SmsDelivery.message_sid == "SM-slow-1"))
+            assert (delivery.status, delivery.reply) == ("sent_later", expected)
+        # Twilio delivers the same message again: empty TwiML, nothing sent a second time.
+        again = client.post("/channels/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
+        assert again.status_code == 200 and "<Message>" not in again.text
+        time.sleep(0.5)
+        assert len(recorder.requests) == 2
+    assert NUMBER[3:] not in "\n".join(record.getMessage() for record in caplog.records)

@@ -177,3 +177,15 @@ def test_no_phone_number_in_any_log_line(sms, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert logged  # something was logged, and none of it names the number
     assert NUMBER[3:] not in logged and NUMBER not in logged
+
+
+def test_without_rest_credentials_even_a_slow_reply_comes_back_as_twiml(tmp_path: Path):
+    # Over the reply budget the reply would normally follow through the REST API; without an account
+    # to send from, TwiML is the only way back, so the webhook waits for the turn.
+    settings = make_settings(tmp_path / "var", rasa_timeout_s=1.0, twilio_auth_token=TOKEN, secret_key=SECRET,
+                             public_url=PUBLIC_URL, sms_reply_budget_s=0.0)
+    with TestClient(create_app(settings)) as client:
+        renderer = client.app.state.services.renderer
+        response = post(client, form("Waxaan u baahanahay caawimaad xagga deynta", sid="SM-slow-2"))
+        assert replies(response) == [renderer.render("privacy_notice", "so", channel="sms").text,
+                                     renderer.render("technical_problem", "so", channel="sms").text]

@@ -139,7 +139,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         await _log_understanding(services, said, understood)
     elif engine_ok and conversation.state not in service.WITH_COUNSELLORS:
         # What the model understood, for counsellors and the review queue; read off the reply's path.
-        _later(_record_understanding(services, conversation.engine_sender_id, said))
+        in_background(_record_understanding(services, conversation.engine_sender_id, said))
     if crisis and (conversation.state in service.WITH_COUNSELLORS
                    or not any(_key(raw) == "crisis" for raw in raw_messages)):
         # Safety does not depend on the engine: answer and escalate (urgent) here.
@@ -174,10 +174,12 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
 _background: set[asyncio.Task] = set()
 
 
-def _later(work) -> None:
+def in_background(work) -> asyncio.Task:
+    """Run a coroutine after the reply, held until it is done."""
     task = asyncio.create_task(work)
     _background.add(task)  # a task nobody holds may be collected before it runs
     task.add_done_callback(_background.discard)
+    return task
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ class SmsDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)
     sender: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of the address, never the number
-    # "processing" until the reply is ready, then "answered"; `reply` holds the texts sent back.
+    # "processing" until the reply is ready, then "answered" (`reply` went back as TwiML) or "sent_later"
+    # (the webhook was answered empty and `reply` went through the REST API).
     status: Mapped[str] = mapped_column(String(16), default="processing")
     reply: Mapped[list] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -47,6 +47,12 @@ class OutboundSms:
     def __init__(self, settings: Settings, store: Store, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings, self.store, self.sleep = settings, store, sleep
 
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        """Whether messages can be sent unasked: an account and a sender (number or Messaging Service)."""
+        return bool(settings.twilio_account_sid and settings.twilio_auth_token
+                    and (settings.twilio_from_number or settings.twilio_messaging_service_sid))
+
     def _client(self) -> Client:
         client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token)
         if self.settings.twilio_api_base_url:

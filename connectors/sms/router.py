@@ -8,6 +8,11 @@ Order of work, so nothing is lost and nothing is done twice:
 3. Rate limit per sender: past the limit one friendly notice, then silence (protects the budget
    against SMS pumping).
 4. The turn (bot.turns): the sender is a keyed hash, the address is stored only encrypted.
+5. The reply goes back as TwiML when it is ready within BROBYGGER_SMS_REPLY_BUDGET_S (10 s). Twilio
+   waits 15 s at most and drops a later answer, so a slower turn (Rasa loading a new model takes ~20 s)
+   is answered with empty TwiML and its reply sent through the REST API (connectors.sms.outbound,
+   once per MessageSid) when it is done — when REST credentials are configured; without them the
+   webhook waits for the turn.
 Phone numbers appear in no log line: senders are logged by the first characters of their hash.
 """
 
@@ -27,10 +32,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversations import service
 from bot.settings import secret_key
-from bot.turns.pipeline import RENDER_CHANNEL, handle_turn
+from bot.turns.pipeline import RENDER_CHANNEL, TurnResult, handle_turn, in_background
 from connectors.sms.identity import encrypt_address, sender_hash
 from connectors.sms.models import SmsDelivery, SmsSender
-from connectors.sms.outbound import record_status
+from connectors.sms.outbound import OutboundSms, record_status
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sms"])
@@ -39,6 +44,8 @@ WHATSAPP_PREFIX = "whatsapp:"
 # How long a duplicate delivery waits for the first one's reply before answering empty (Twilio then
 # shows nothing twice; its own timeout is 15 s).
 DUPLICATE_WAIT_S = 10.0
+# A delivery whose reply went out through the REST API after the webhook was answered empty.
+SENT_LATER = "sent_later"
 # One "you are writing a lot" notice per sender per this window; after it, silence.
 NOTICE_RATE = "1/10 minutes"
 
@@ -130,10 +137,32 @@ async def twilio_sms(request: Request) -> Response:
         language = await run_in_threadpool(_conversation_language, services, channel, sender)
         texts = [services.renderer.render(key, language, channel=RENDER_CHANNEL[channel]).text]
     else:
-        turn = await handle_turn(services, channel, sender, text[: settings.max_text_chars])
-        texts = [message.text for message in turn.messages]
+        turn = asyncio.ensure_future(handle_turn(services, channel, sender, text[: settings.max_text_chars]))
+        # Without REST credentials TwiML is the only way back: then wait for the turn, however long.
+        budget = settings.sms_reply_budget_s if OutboundSms.configured(settings) else None
+        done, _ = await asyncio.wait({turn}, timeout=budget)
+        if not done:
+            log.warning("delivery %s: no reply within %.0f s; it follows through the REST API", delivery_id,
+                        settings.sms_reply_budget_s)
+            in_background(_send_late(services, turn, delivery_id, sender, message_sid))
+            return twiml([])
+        texts = [message.text for message in turn.result().messages]
     await run_in_threadpool(_answered, services.store, delivery_id, texts)
     return twiml(texts)
+
+
+async def _send_late(services, turn: "asyncio.Future[TurnResult]", delivery_id: int, sender: str,
+                     message_sid: str) -> None:
+    """The reply Twilio stopped waiting for, sent through the REST API (each part once)."""
+    try:
+        texts = [message.text for message in (await turn).messages]
+    except Exception:  # the turn's own failure; the citizen's message is stored, counsellors can see it
+        log.exception("delivery %s: the turn failed after the webhook was answered", delivery_id)
+        return
+    outbound = OutboundSms(services.settings, services.store)
+    for number, text in enumerate(texts, start=1):
+        await run_in_threadpool(outbound.send, sender, text, f"late-reply:{message_sid}:{number}")
+    await run_in_threadpool(_answered, services.store, delivery_id, texts, SENT_LATER)
 
 
 def _media_count(params: dict[str, str]) -> int:
@@ -162,6 +191,8 @@ async def _reply_of(store, message_sid: str) -> list[str]:
         delivery = await run_in_threadpool(_delivery, store, message_sid)
         if delivery is not None and delivery.status == "answered":
             return list(delivery.reply)
+        if delivery is not None and delivery.status == SENT_LATER:
+            return []  # the reply went through the REST API; TwiML would send it twice
         if asyncio.get_running_loop().time() > deadline:
             return []
         await asyncio.sleep(0.1)
@@ -172,10 +203,10 @@ def _delivery(store, message_sid: str) -> SmsDelivery | None:
         return session.scalar(select(SmsDelivery).where(SmsDelivery.message_sid == message_sid))
 
 
-def _answered(store, delivery_id: int, texts: list[str]) -> None:
+def _answered(store, delivery_id: int, texts: list[str], how: str = "answered") -> None:
     with store.session() as session:
         delivery = session.get(SmsDelivery, delivery_id)
-        delivery.reply, delivery.status = texts, "answered"
+        delivery.reply, delivery.status = texts, how
 
 
 def _remember_sender(store, sender: str, channel: str, address_encrypted: str) -> None:
