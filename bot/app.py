@@ -4,11 +4,11 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
 
 from bot.actions.router import router as actions_router
+from bot.body_limit import BodySizeLimit
 from bot.health.router import router as health_router
 from bot.services import build_services
 from bot.settings import Settings, get_settings
@@ -83,13 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        limit = catalogue_admin.BODY_LIMITS.get(request.url.path, MAX_BODY_BYTES)  # uploads declare their own
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
-        return await call_next(request)
+    # Uploads declare their own limit; every other route has the default.
+    app.add_middleware(BodySizeLimit, limit_for=lambda path: catalogue_admin.BODY_LIMITS.get(path, MAX_BODY_BYTES))
 
     # Pages and replies reach cheap phones on slow connections; event streams are left uncompressed.
     app.add_middleware(GZipMiddleware, minimum_size=1000)

@@ -35,6 +35,18 @@ def test_huge_body_is_refused_before_parsing(client):
     assert response.status_code == 413
 
 
+def test_a_chunked_body_without_content_length_is_counted_as_it_arrives(client):
+    # No Content-Length to refuse up front: the body is counted while it streams in.
+    pieces = (b"x" * 65536 for _ in range(5))  # 320 kB, over the 256 kB limit
+    response = client.post("/api/webchat/messages", content=pieces, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "bytes" in response.json()["detail"]
+    assert stored_messages(client) == []
+    # A small chunked message is read as usual.
+    small = (part for part in (b'{"conversation_id": "chunked-1", ', b'"text": "hej"}'))
+    response = client.post("/api/webchat/messages", content=small, headers={"content-type": "application/json"})
+    assert response.status_code == 200 and [m.text for m in stored_messages(client) if m.direction == "in"] == ["hej"]
+
+
 def test_invalid_json_binary_and_wrong_encoding_are_refused(client):
     for body in (b"{not json", b"\x00\xff\xfe\x81binary"):
         response = client.post("/api/webchat/messages", content=body, headers={"content-type": "application/json"})
