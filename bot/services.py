@@ -7,10 +7,10 @@ from bot.engine.client import RasaClient
 from bot.i18n.render import Renderer
 from bot.settings import Settings
 from bot.store.db import Store
-from knowledge.catalogue import Catalogue, default_catalogue
+from knowledge.catalogue import Catalogue, load_catalogue
 from knowledge.embeddings import Embedder, shared_embedder
 from knowledge.places import Gazetteer, gazetteer
-from knowledge.search import OfferSearch, default_search
+from knowledge.search import OfferSearch, search_for
 from nlu.crisis import CrisisRules, default_rules
 from nlu.gibberish import GibberishDetector, default_detector
 from nlu.language import LanguageIdentifier, default_identifier
@@ -22,15 +22,15 @@ class Services:
     store: Store
     engine: RasaClient
     renderer: Renderer
+    catalogue: Catalogue  # the settings' catalogue folder; a re-index replaces it (knowledge.admin.jobs)
     language_identifier: LanguageIdentifier = field(default_factory=default_identifier)
     crisis_rules: CrisisRules = field(default_factory=default_rules)
     gibberish: GibberishDetector = field(default_factory=default_detector)
     gazetteer: Gazetteer = field(default_factory=gazetteer)
-    catalogue: Catalogue = field(default_factory=default_catalogue)
 
     @cached_property
     def search(self) -> OfferSearch:
-        return default_search()
+        return search_for(self.settings)
 
     @property
     def embedder(self) -> Embedder:
@@ -46,4 +46,5 @@ def build_services(settings: Settings) -> Services:
         store=store,
         engine=RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s),
         renderer=Renderer(defaults={"days": settings.retention_days}),
+        catalogue=load_catalogue(settings.catalogue_dir),
     )

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -661,6 +662,29 @@ def coverage(catalogue: Catalogue) -> dict[str, Counter]:
     return counts
 
 
-@lru_cache(maxsize=1)
+_loaded: dict[str, tuple[tuple, Catalogue]] = {}
+_loaded_lock = threading.Lock()
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """Catalogue.load(path), kept per process while its files are unchanged: loading and validating the
+    224 offers takes ~1 s, and every app (and test app) built in one process needs them."""
+    path = Path(path)
+    files = catalogue_files(path) if path.is_dir() else [path]
+    try:
+        stamp = tuple((file.name, file.stat().st_mtime_ns, file.stat().st_size) for file in files)
+    except OSError:  # a file went away while we looked: load (and report) it as it is now
+        return Catalogue.load(path)
+    key = str(path.resolve())
+    with _loaded_lock:
+        if key in _loaded and _loaded[key][0] == stamp:
+            return _loaded[key][1]
+    catalogue = Catalogue.load(path)
+    with _loaded_lock:
+        _loaded[key] = (stamp, catalogue)
+    return catalogue
+
+
 def default_catalogue() -> Catalogue:
-    return Catalogue.load()
+    """The configured catalogue folder's offers (setting catalogue_dir)."""
+    return load_catalogue(catalogue_dir())

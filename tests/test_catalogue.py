@@ -20,6 +20,7 @@ from knowledge.catalogue import (
     Offer,
     coverage,
     default_catalogue,
+    load_catalogue,
     merge_into,
     stale_offers,
     write_atomic,
@@ -182,14 +183,22 @@ def test_catalogue_dir_setting_and_env(tmp_path, monkeypatch):
     monkeypatch.setenv("BROBYGGER_CATALOGUE_DIR", str(tmp_path / "cat"))
     assert Settings().catalogue_dir == tmp_path / "cat"
     get_settings.cache_clear()
-    default_catalogue.cache_clear()
     try:
         assert [offer.id for offer in default_catalogue()] == ["from-env"]
     finally:
         monkeypatch.delenv("BROBYGGER_CATALOGUE_DIR")
         get_settings.cache_clear()
-        default_catalogue.cache_clear()
     assert Settings().catalogue_dir == CATALOGUE_DIR
+
+
+def test_a_loaded_catalogue_is_reused_until_its_files_change(tmp_path):
+    write(tmp_path / "cat", "x.yml", [entry(id="first")])
+    loaded = load_catalogue(tmp_path / "cat")
+    assert load_catalogue(tmp_path / "cat") is loaded  # apps built in one process share it
+    write(tmp_path / "cat", "y.yml", [entry(id="second")])
+    assert sorted(offer.id for offer in load_catalogue(tmp_path / "cat")) == ["first", "second"]
+    write(tmp_path / "cat", "x.yml", [entry(id="first-renamed")])
+    assert sorted(offer.id for offer in load_catalogue(tmp_path / "cat")) == ["first-renamed", "second"]
 
 
 def test_content_hash_ignores_formatting_and_follows_content(tmp_path):

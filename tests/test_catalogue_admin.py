@@ -329,12 +329,13 @@ def test_one_reindex_at_a_time(tmp_path, small_catalogue):
 
 
 def test_a_reindex_of_a_broken_catalogue_fails_and_keeps_serving_the_old_one(tmp_path, small_catalogue):
-    (small_catalogue / "broken.yml").write_text(yaml.safe_dump([entry(id="broken", topics=["knitting"])]),
-                                                encoding="utf-8")
     with admin_client(tmp_path, small_catalogue) as client:
         client.headers.update(token_for(client, "admin"))
         services = client.app.state.services
         catalogue_before = services.catalogue
+        # Someone breaks the catalogue folder while the app serves it.
+        (small_catalogue / "broken.yml").write_text(yaml.safe_dump([entry(id="broken", topics=["knitting"])]),
+                                                    encoding="utf-8")
         job = wait_for(client, client.post(REBUILD).json()["job_id"])
         assert job["state"] == "failed" and "unknown topic 'knitting'" in job["message"]
         assert job["finished_at"] is not None

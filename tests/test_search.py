@@ -466,7 +466,6 @@ def test_cli_index_build_search_and_eval(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from bot.cli import app
-    from knowledge import catalogue as catalogue_module
     from knowledge.catalogue import dump_offers
 
     offers_dir = tmp_path / "offers"
@@ -481,7 +480,6 @@ def test_cli_index_build_search_and_eval(tmp_path, monkeypatch):
     monkeypatch.setenv("BROBYGGER_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("BROBYGGER_EMBEDDING_DIR", str(get_settings().embedding_models_dir))
     get_settings.cache_clear()
-    catalogue_module.default_catalogue.cache_clear()
     try:
         runner = CliRunner()
         built = runner.invoke(app, ["index", "build"])
@@ -502,7 +500,6 @@ def test_cli_index_build_search_and_eval(tmp_path, monkeypatch):
         assert "bm25_hit@3" in rows["da"] and "ratio_hit@3" in rows["all"]
     finally:
         get_settings.cache_clear()
-        catalogue_module.default_catalogue.cache_clear()
 
 
 def test_ivf_index_and_filtered_nearby_search_agree_with_flat(full, embedder, monkeypatch):
