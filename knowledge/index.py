@@ -406,7 +406,7 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
     started = time.perf_counter()
     topics_of = {row.offer_id: catalogue.get(row.offer_id).topics for row in rows}
     topic_model = TopicModel.fit(vectors, topic_matrix([topics_of[row.offer_id] for row in rows]), topic_vectors,
-                                 queries, description_texts=description_texts())
+                                 queries, descriptions=description_texts())
     extra = {"embed_s": round(embed_s, 2), "topic_model_s": round(time.perf_counter() - started, 2),
              "topic_examples": len(queries.example_texts)}
     index = build_offer_index(rows, vectors, embedder.name, fingerprint(catalogue), index_type,

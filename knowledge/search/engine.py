@@ -170,7 +170,7 @@ class OfferSearch:
             if index.topic_vectors is None:
                 raise ValueError("the index has neither a topic model nor topic vectors to fit one")
             topic_model = TopicModel.fit(np.asarray(index.vectors, dtype=np.float32), self._topics[index.row_offer],
-                                         index.topic_vectors, description_texts=description_texts())
+                                         index.topic_vectors, descriptions=description_texts())
         self.topic_model = topic_model
         self._query_cache = _LRU(1024)
         self._tier_cache = _LRU(32)

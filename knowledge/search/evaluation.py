@@ -122,7 +122,7 @@ def cross_validate_topics(search: OfferSearch, queries: list[Query], prepared: l
     offer_topics = search._topics[search.index.row_offer]
     for k in range(FOLDS):
         model = TopicModel.fit(offer_vectors, offer_topics, search.index.topic_vectors,
-                               training.examples_where(folds != k), description_texts=description_texts())
+                               training.examples_where(folds != k), descriptions=description_texts())
         for i in inside:
             if _fold(queries[i].text) == k:
                 prepared[i].topic_p = model.predict(search._query_vector(queries[i].text), queries[i].text)

@@ -1,7 +1,7 @@
 """Topic labels and descriptions per language (topics.yml), and the topic signal of a citizen's message.
 
-The signal is a classifier over the query vector: one logistic regression per topic (one-vs-rest),
-trained on three kinds of labelled vectors in the same embedding space:
+The signal is a classifier over the query vector (and its letters, below): one logistic regression per
+topic (one-vs-rest), trained on four kinds of labelled vectors in the same embedding space:
 
 * citizen-style development queries with their expected topics (knowledge/eval/dev_queries.yml,
   embedded as queries; weight EXAMPLE_WEIGHT),
@@ -38,8 +38,7 @@ from knowledge.topics import TOPICS  # the topic vocabulary of DESIGN.md
 from nlu.normalise import fold
 
 __all__ = ["TOPICS", "TOPICS_FILE", "TOPIC_EXAMPLES_FILE", "LabelledQueries", "TopicModel", "description_texts",
-           "embed_descriptions",
-           "topic_descriptions", "topic_examples", "topic_labels", "topic_matrix", "topic_words"]
+           "embed_descriptions", "topic_descriptions", "topic_examples", "topic_labels", "topic_matrix", "topic_words"]
 
 TOPICS_FILE = Path(__file__).resolve().parent / "topics.yml"
 TOPIC_EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "eval" / "dev_queries.yml"
@@ -200,8 +199,9 @@ class TopicModel:
     @classmethod
     def fit(cls, offer_vectors: np.ndarray, offer_topics: np.ndarray, description_vectors: np.ndarray,
             queries: LabelledQueries | None = None, c: float = CLASSIFIER_C,
-            description_texts: list[str] | None = None) -> TopicModel:
-        """Without `description_texts` (or query texts) the model reads the query vector only."""
+            descriptions: list[str] | None = None) -> TopicModel:
+        """`descriptions`: the texts of description_vectors (description_texts()). Without them and
+        without query texts the model reads the query vector only."""
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
 
@@ -209,7 +209,7 @@ class TopicModel:
         parts = [(np.asarray(offer_vectors[::step], dtype=np.float32), offer_topics[::step], OFFER_ROW_WEIGHT, None),
                  (np.asarray(description_vectors, dtype=np.float32),
                   topic_matrix([[topic] for topic, _, _ in topic_descriptions()]), DESCRIPTION_WEIGHT,
-                  description_texts)]
+                  descriptions)]
         if queries is not None:
             parts += [(np.asarray(vectors, dtype=np.float32), topics, weight, texts or None)
                       for vectors, topics, weight, texts in (
@@ -220,12 +220,12 @@ class TopicModel:
         vectorizer = _ngram_vectorizer().fit(texts) if texts else None
         blocks = []
         for vectors, _, _, part_texts in parts:
-            dense = sparse.csr_matrix(vectors)
-            if vectorizer is not None:
+            features = sparse.csr_matrix(vectors)
+            if vectorizer is not None:  # offer rows (no texts) get empty n-gram columns
                 grams = (vectorizer.transform(part_texts) * NGRAM_WEIGHT if part_texts
                          else sparse.csr_matrix((len(vectors), len(vectorizer.vocabulary_)), dtype=np.float32))
-                dense = sparse.hstack([dense, grams])
-            blocks.append(dense)
+                features = sparse.hstack([features, grams])
+            blocks.append(features)
         x = sparse.vstack(blocks).tocsr()
         y = np.concatenate([part[1] for part in parts])
         weight = np.concatenate([np.full(len(part[0]), part[2], dtype=np.float32) for part in parts])
