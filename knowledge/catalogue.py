@@ -672,9 +672,10 @@ def load_catalogue(path: Path) -> Catalogue:
     path = Path(path)
     files = catalogue_files(path) if path.is_dir() else [path]
     try:
-        stamp = tuple((file.name, file.stat().st_mtime_ns, file.stat().st_size) for file in files)
+        stats = [(file.name, file.stat()) for file in files]
     except OSError:  # a file went away while we looked: load (and report) it as it is now
         return Catalogue.load(path)
+    stamp = tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in stats)
     key = str(path.resolve())
     with _loaded_lock:
         if key in _loaded and _loaded[key][0] == stamp:

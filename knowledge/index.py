@@ -397,7 +397,7 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
         if progress:
             progress(done, len(rows))
 
-    from knowledge.search.topics import LabelledQueries, TopicModel, description_texts, embed_descriptions, topic_matrix
+    from knowledge.search.topics import LabelledQueries, TopicModel, embed_descriptions, topic_matrix
 
     vectors = embedder.passages([row.text for row in rows], progress=step)
     topic_vectors = embed_descriptions(embedder)
@@ -406,7 +406,7 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
     started = time.perf_counter()
     topics_of = {row.offer_id: catalogue.get(row.offer_id).topics for row in rows}
     topic_model = TopicModel.fit(vectors, topic_matrix([topics_of[row.offer_id] for row in rows]), topic_vectors,
-                                 queries, descriptions=description_texts())
+                                 queries)
     extra = {"embed_s": round(embed_s, 2), "topic_model_s": round(time.perf_counter() - started, 2),
              "topic_examples": len(queries.example_texts)}
     index = build_offer_index(rows, vectors, embedder.name, fingerprint(catalogue), index_type,

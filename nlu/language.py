@@ -131,8 +131,11 @@ class LanguageIdentifier:
                 return Guess("da", 0.95, letters)
         return self._naive_bayes(text, candidates, letters)
 
-    def _naive_bayes(self, text: str, candidates: tuple[str, ...], letters: int) -> Guess:
-        grams = self._grams(text)
+    def log_likelihoods(self, text: str, candidates: tuple[str, ...]) -> dict[str, float]:
+        """log P(text's n-grams | language) for the candidates the model knows (add-½ smoothing)."""
+        return self._log_likelihoods(self._grams(text), candidates)
+
+    def _log_likelihoods(self, grams: list[str], candidates: tuple[str, ...]) -> dict[str, float]:
         scores: dict[str, float] = {}
         for language in candidates:
             counts, total = self._counts.get(language), self._totals.get(language, 0)
@@ -141,6 +144,11 @@ class LanguageIdentifier:
             scores[language] = sum(
                 math.log((counts[g] + 0.5) / (total + 0.5 * self._vocabulary)) for g in grams
             )
+        return scores
+
+    def _naive_bayes(self, text: str, candidates: tuple[str, ...], letters: int) -> Guess:
+        grams = self._grams(text)
+        scores = self._log_likelihoods(grams, candidates)
         if not scores:
             return Guess(None, 0.0, letters)
         best = max(scores, key=scores.__getitem__)

@@ -44,8 +44,9 @@ WHATSAPP_PREFIX = "whatsapp:"
 # How long a duplicate delivery waits for the first one's reply before answering empty (Twilio then
 # shows nothing twice; its own timeout is 15 s).
 DUPLICATE_WAIT_S = 10.0
-# A delivery whose reply went out through the REST API after the webhook was answered empty.
-SENT_LATER = "sent_later"
+# A delivery's status once its reply went back as TwiML, or through the REST API after the webhook was
+# answered empty.
+ANSWERED, SENT_LATER = "answered", "sent_later"
 # One "you are writing a lot" notice per sender per this window; after it, silence.
 NOTICE_RATE = "1/10 minutes"
 
@@ -189,7 +190,7 @@ async def _reply_of(store, message_sid: str) -> list[str]:
     deadline = asyncio.get_running_loop().time() + DUPLICATE_WAIT_S
     while True:
         delivery = await run_in_threadpool(_delivery, store, message_sid)
-        if delivery is not None and delivery.status == "answered":
+        if delivery is not None and delivery.status == ANSWERED:
             return list(delivery.reply)
         if delivery is not None and delivery.status == SENT_LATER:
             return []  # the reply went through the REST API; TwiML would send it twice
@@ -203,7 +204,7 @@ def _delivery(store, message_sid: str) -> SmsDelivery | None:
         return session.scalar(select(SmsDelivery).where(SmsDelivery.message_sid == message_sid))
 
 
-def _answered(store, delivery_id: int, texts: list[str], how: str = "answered") -> None:
+def _answered(store, delivery_id: int, texts: list[str], how: str = ANSWERED) -> None:
     with store.session() as session:
         delivery = session.get(SmsDelivery, delivery_id)
         delivery.reply, delivery.status = texts, how

@@ -35,7 +35,7 @@ import numpy as np
 
 from knowledge.index import OfferIndex
 from knowledge.search.lexical import LexicalIndex
-from knowledge.search.topics import TOPICS, TopicModel, description_texts
+from knowledge.search.topics import TOPICS, TopicModel
 
 TIERS: tuple[str, ...] = ("municipality", "neighbour", "region", "national")
 _NATIONAL, _REGION, _NEIGHBOUR, _MUNICIPALITY = 3, 2, 1, 0
@@ -170,7 +170,7 @@ class OfferSearch:
             if index.topic_vectors is None:
                 raise ValueError("the index has neither a topic model nor topic vectors to fit one")
             topic_model = TopicModel.fit(np.asarray(index.vectors, dtype=np.float32), self._topics[index.row_offer],
-                                         index.topic_vectors, descriptions=description_texts())
+                                         index.topic_vectors)
         self.topic_model = topic_model
         self._query_cache = _LRU(1024)
         self._tier_cache = _LRU(32)

@@ -110,7 +110,7 @@ def _fold(text: str) -> int:
 
 def cross_validate_topics(search: OfferSearch, queries: list[Query], prepared: list[Candidates]) -> int:
     """Give the queries that are topic training examples out-of-fold topic probabilities; how many."""
-    from knowledge.search.topics import LabelledQueries, TopicModel, description_texts, topic_examples
+    from knowledge.search.topics import LabelledQueries, TopicModel, topic_examples
 
     known = {text for text, _ in topic_examples()}
     inside = [i for i, query in enumerate(queries) if query.text in known]
@@ -122,7 +122,7 @@ def cross_validate_topics(search: OfferSearch, queries: list[Query], prepared: l
     offer_topics = search._topics[search.index.row_offer]
     for k in range(FOLDS):
         model = TopicModel.fit(offer_vectors, offer_topics, search.index.topic_vectors,
-                               training.examples_where(folds != k), descriptions=description_texts())
+                               training.examples_where(folds != k))
         for i in inside:
             if _fold(queries[i].text) == k:
                 prepared[i].topic_p = model.predict(search._query_vector(queries[i].text), queries[i].text)

@@ -150,7 +150,7 @@ class LabelledQueries:
     example_topics: np.ndarray
     word_vectors: np.ndarray
     word_topics: np.ndarray
-    word_texts: tuple[str, ...] = ()
+    word_texts: tuple[str, ...]
 
     @classmethod
     def embed(cls, embedder) -> LabelledQueries:
@@ -179,29 +179,24 @@ def _ngram_vectorizer(vocabulary: dict[str, int] | None = None):
 
 class TopicModel:
     """Per-topic probabilities for a query (one logistic regression per topic over the query vector
-    and, when fitted with texts, the query's character n-grams)."""
+    and the query's character n-grams)."""
 
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, ngrams: list[str] | None = None,
-                 idf: np.ndarray | None = None) -> None:
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, ngrams: list[str], idf: np.ndarray) -> None:
         self.coef = np.asarray(coef, dtype=np.float32)          # (topics, dimension + n-grams)
         self.intercept = np.asarray(intercept, dtype=np.float32)  # (topics,)
-        self.ngrams = list(ngrams or [])
+        self.ngrams = list(ngrams)
         self.dimension = self.coef.shape[1] - len(self.ngrams)
         if self.coef.shape[0] != len(TOPICS) or self.intercept.shape != (len(TOPICS),):
             raise ValueError(f"topic model has {self.coef.shape[0]} topics, expected {len(TOPICS)}")
-        self._vectorizer = None
-        if self.ngrams:
-            if idf is None or len(idf) != len(self.ngrams):
-                raise ValueError("topic model n-grams without matching idf weights")
-            self._vectorizer = _ngram_vectorizer({gram: i for i, gram in enumerate(self.ngrams)})
-            self._vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
+        if not self.ngrams or len(idf) != len(self.ngrams):
+            raise ValueError("topic model without n-grams or without matching idf weights")
+        self._vectorizer = _ngram_vectorizer({gram: i for i, gram in enumerate(self.ngrams)})
+        self._vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
 
     @classmethod
     def fit(cls, offer_vectors: np.ndarray, offer_topics: np.ndarray, description_vectors: np.ndarray,
-            queries: LabelledQueries | None = None, c: float = CLASSIFIER_C,
-            descriptions: list[str] | None = None) -> TopicModel:
-        """`descriptions`: the texts of description_vectors (description_texts()). Without them and
-        without query texts the model reads the query vector only."""
+            queries: LabelledQueries | None = None, c: float = CLASSIFIER_C) -> TopicModel:
+        """`description_vectors` are embed_descriptions(): the vectors of description_texts()."""
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
 
@@ -209,23 +204,20 @@ class TopicModel:
         parts = [(np.asarray(offer_vectors[::step], dtype=np.float32), offer_topics[::step], OFFER_ROW_WEIGHT, None),
                  (np.asarray(description_vectors, dtype=np.float32),
                   topic_matrix([[topic] for topic, _, _ in topic_descriptions()]), DESCRIPTION_WEIGHT,
-                  descriptions)]
+                  description_texts())]
         if queries is not None:
-            parts += [(np.asarray(vectors, dtype=np.float32), topics, weight, texts or None)
+            parts += [(np.asarray(vectors, dtype=np.float32), topics, weight, texts)
                       for vectors, topics, weight, texts in (
                           (queries.example_vectors, queries.example_topics, EXAMPLE_WEIGHT, queries.example_texts),
                           (queries.word_vectors, queries.word_topics, WORDS_WEIGHT, queries.word_texts))
                       if len(vectors)]
-        texts = [text for part in parts if part[3] for text in part[3]]
-        vectorizer = _ngram_vectorizer().fit(texts) if texts else None
+        vectorizer = _ngram_vectorizer().fit([text for part in parts if part[3] for text in part[3]])
         blocks = []
         for vectors, _, _, part_texts in parts:
-            features = sparse.csr_matrix(vectors)
-            if vectorizer is not None:  # offer rows (no texts) get empty n-gram columns
-                grams = (vectorizer.transform(part_texts) * NGRAM_WEIGHT if part_texts
-                         else sparse.csr_matrix((len(vectors), len(vectorizer.vocabulary_)), dtype=np.float32))
-                features = sparse.hstack([features, grams])
-            blocks.append(features)
+            # Offer rows (no texts) get empty n-gram columns.
+            grams = (vectorizer.transform(part_texts) * NGRAM_WEIGHT if part_texts
+                     else sparse.csr_matrix((len(vectors), len(vectorizer.vocabulary_)), dtype=np.float32))
+            blocks.append(sparse.hstack([sparse.csr_matrix(vectors), grams]))
         x = sparse.vstack(blocks).tocsr()
         y = np.concatenate([part[1] for part in parts])
         weight = np.concatenate([np.full(len(part[0]), part[2], dtype=np.float32) for part in parts])
@@ -234,29 +226,23 @@ class TopicModel:
             model = LogisticRegression(C=c, max_iter=2000)
             model.fit(x, y[:, t], sample_weight=weight)
             coef[t], intercept[t] = model.coef_[0], model.intercept_[0]
-        if vectorizer is None:
-            return cls(coef, intercept)
         ngrams = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
         return cls(coef, intercept, ngrams, vectorizer.idf_)
 
-    def predict(self, query: np.ndarray, text: str = "") -> np.ndarray:
-        """Probability of each topic (TOPICS order); independent per topic, so they need not sum to 1."""
+    def predict(self, query: np.ndarray, text: str) -> np.ndarray:
+        """Probability of each topic (TOPICS order) for a query vector and its text; independent per
+        topic, so they need not sum to 1."""
         logits = self.coef[:, :self.dimension] @ np.asarray(query, dtype=np.float32) + self.intercept
-        if self._vectorizer is not None and text:
-            grams = self._vectorizer.transform([text])
-            logits = logits + NGRAM_WEIGHT * (grams @ self.coef[:, self.dimension:].T).ravel()
+        grams = self._vectorizer.transform([text])
+        logits = logits + NGRAM_WEIGHT * (grams @ self.coef[:, self.dimension:].T).ravel()
         return 1.0 / (1.0 + np.exp(-logits))
 
     def save(self, path: Path) -> None:
-        if self._vectorizer is None:
-            np.savez(path, coef=self.coef, intercept=self.intercept)
-        else:
-            np.savez(path, coef=self.coef, intercept=self.intercept, ngrams=np.asarray(self.ngrams),
-                     idf=np.asarray(self._vectorizer.idf_, dtype=np.float32))
+        np.savez(path, coef=self.coef, intercept=self.intercept, ngrams=np.asarray(self.ngrams),
+                 idf=np.asarray(self._vectorizer.idf_, dtype=np.float32))
 
     @classmethod
     def load(cls, path: Path) -> TopicModel:
+        """KeyError for a file of index format 1 (no n-grams): the index is rebuilt."""
         with np.load(path, allow_pickle=False) as data:
-            if "ngrams" in data:
-                return cls(data["coef"], data["intercept"], [str(g) for g in data["ngrams"]], data["idf"])
-            return cls(data["coef"], data["intercept"])
+            return cls(data["coef"], data["intercept"], [str(g) for g in data["ngrams"]], data["idf"])

@@ -67,11 +67,7 @@ class MixedWithLingua(LanguageIdentifier):
         self.weight = weight
 
     def _naive_bayes(self, text: str, candidates: tuple[str, ...], letters: int) -> Guess:
-        scores = {}
-        grams = self._grams(text)
-        for language in candidates:
-            counts, total = self._counts[language], self._totals[language]
-            scores[language] = sum(math.log((counts[g] + 0.5) / (total + 0.5 * self._vocabulary)) for g in grams)
+        scores = self.log_likelihoods(text, candidates)
         top = max(scores.values())
         norm = sum(math.exp(s - top) for s in scores.values())
         lingua = lingua_confidences(text)
