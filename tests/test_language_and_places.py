@@ -36,6 +36,19 @@ def test_embedded_danish_words_do_not_decide_the_language(text, language):
     assert default_identifier().identify(text).language == language
 
 
+@pytest.mark.parametrize("text, language", [
+    # Farsi typed in Latin letters ("Finglish") is Farsi, and the reply comes in Farsi script ...
+    ("man tanha zendegi mikonam va kheili narahatam", "fa"),
+    ("mikham sigar ro tark konam, komak mikhastam", "fa"),
+    # ... while Somali, Turkish and Danish with the same loanwords stay what they are.
+    ("salaan, waxaan u baahanahay caawimaad dhakhtar", "so"),
+    ("selam, sigarayi birakmak icin yardim istiyorum", "tr"),
+    ("hej, jeg mangler hjaelp til at finde en laege", "da"),
+])
+def test_farsi_in_latin_letters(text, language):
+    assert default_identifier().identify(text).language == language
+
+
 def test_no_language_signal_in_numbers_or_emoji():
     assert default_identifier().identify("2200").language is None
     assert default_identifier().identify("👍🙏").language is None

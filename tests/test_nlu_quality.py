@@ -14,12 +14,12 @@ from nlu.evaluation.evaluate import evaluate
 pytestmark = pytest.mark.slow
 
 MACRO_F1 = 0.90  # the issue's bar, met in every language
+LANGUAGE_ID = 0.97  # the issue's bar, met in every language since Farsi in Latin letters is a candidate
 NONSENSE_REJECTED = 0.80
-# Regression floors BELOW the issue's bars, which are not met yet (issue 3 stays open): language id
-# 0.97 (Farsi measures 0.967), crisis recall 1.0 (Danish 0.95) and no false alarm (up to 3 of 20; 6
-# before the crisis development sets' hard negatives joined the training data).
-# They keep today's quality from slipping; raise them to the bars when the bars are reached.
-LANGUAGE_ID = 0.95
+# Regression floors BELOW the issue's bars, which are not met yet (issue 3 stays open): crisis recall
+# 1.0 (Danish 0.95) and no false alarm (up to 3 of 20; 6 before the crisis development sets' hard
+# negatives joined the training data). They keep today's quality from slipping; raise them to the
+# bars when the bars are reached.
 CRISIS_RECALL = 0.95
 CRISIS_FALSE_ALARMS = 3
 

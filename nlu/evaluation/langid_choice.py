@@ -80,8 +80,10 @@ class MixedWithLingua(LanguageIdentifier):
 class FastText(LanguageIdentifier):
     def _naive_bayes(self, text: str, candidates: tuple[str, ...], letters: int) -> Guess:
         for result in _fasttext().detect(text, k=176):
-            if result["lang"] in candidates:
-                return Guess(result["lang"], result["score"], letters)
+            # Latin-script candidates include Farsi and Arabic typed in Latin letters ("fa-Latn").
+            for language in (result["lang"], result["lang"] + "-Latn"):
+                if language in candidates:
+                    return Guess(language, result["score"], letters)
         return Guess(None, 0.0, letters)
 
 
