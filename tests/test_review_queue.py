@@ -109,6 +109,20 @@ def test_learned_examples_refuse_duplicates_conflicts_and_held_out_messages(tmp_
     assert again[0].reason == "conflicts with the labelled examples, where it is greet"
 
 
+def test_crisis_and_nonsense_test_messages_are_never_trained_on(tmp_path):
+    learned = LearnedData(tmp_path / "learned")
+    crisis, calm = datasets.crisis_set("so")
+    nonsense = datasets.nonsense_messages()[0]
+    refused = {r.text: r.reason for r in learned.add("so", [
+        (crisis[0], "crisis"), (calm[0], "out_of_scope"), (nonsense, "out_of_scope"),
+    ])}
+    assert "held-out crisis test set" in refused[" ".join(crisis[0].split())]
+    assert "held-out crisis test set" in refused[" ".join(calm[0].split())]
+    assert "held-out nonsense test set" in refused[" ".join(nonsense.split())]
+    assert learned.examples("so") == []
+    assert learned.add("en", [("please find me a running club", "seek_support")]) == []  # no crisis set in English
+
+
 def test_learned_files_are_rasa_yaml_sorted_by_intent_and_text(tmp_path):
     learned = LearnedData(tmp_path)
     learned.add("so", [("walaal  waan\nxanuunsanahay", "seek_support"), ("nabad", "goodbye"),

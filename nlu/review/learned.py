@@ -2,7 +2,8 @@
 
 A new example is refused, with the reason, when it would repeat or contradict what the model already
 learns from (the hand-written `nlu/data/<lang>.yml` or earlier labels), or when it is a held-out test
-message (training on the test set would make every later evaluation a lie). Texts are compared by
+message — of the intent, crisis or nonsense test sets (training on the test set would make every later
+evaluation a lie). Texts are compared by
 their matching key (nlu.normalise.fold), so "Hej!" and "hej" are the same example. Files are written
 sorted by intent and text, so a diff shows exactly what was labelled.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from nlu.evaluation.datasets import TEST_DIR, TRAIN_DIR
+from nlu.evaluation.datasets import EVALUATED_LANGUAGES, TEST_DIR, TRAIN_DIR, crisis_set, nonsense_messages
 from nlu.normalise import fold
 from nlu.training_data import Example, read_nlu_yaml
 
@@ -78,6 +79,12 @@ class LearnedData:
                 if example.intent == intent:
                     return f"already in {name} as {intent}"
                 return f"conflicts with {name}, where it is {example.intent}"
+        # The crisis and nonsense test sets measure the crisis intent and the fallback: a crisis test
+        # message labelled `crisis`, or a nonsense string labelled `out_of_scope`, would leak them too.
+        crisis, calm = crisis_set(language) if language in EVALUATED_LANGUAGES else ([], [])
+        for name, texts in (("crisis", crisis + calm), ("nonsense", nonsense_messages())):
+            if any(key(held_out) == wanted for held_out in texts):
+                return f"it is in the held-out {name} test set; test messages are never trained on"
         return None
 
     def add(self, language: str, examples: list[tuple[str, str]]) -> list[Refusal]:
