@@ -34,8 +34,8 @@ import numpy as np
 import yaml
 
 from bot import SUPPORTED_LANGUAGES
+from knowledge.text_classifier import Rows, VectorNgramClassifier
 from knowledge.topics import TOPICS  # the topic vocabulary of DESIGN.md
-from nlu.normalise import fold
 
 __all__ = ["TOPICS", "TOPICS_FILE", "TOPIC_EXAMPLES_FILE", "LabelledQueries", "TopicModel", "description_texts",
            "embed_descriptions", "topic_descriptions", "topic_examples", "topic_labels", "topic_matrix", "topic_words"]
@@ -49,7 +49,6 @@ MAX_OFFER_ROWS = 6000
 # Scale of the character n-gram features next to the unit-length query vector; chosen by the same
 # cross-validation from 0, 0.5, 0.75, 1, 1.5, 2 (knowledge/eval/README.md).
 NGRAM_WEIGHT = 1.0
-NGRAM_RANGE = (2, 4)
 
 
 @lru_cache(maxsize=1)
@@ -170,79 +169,39 @@ class LabelledQueries:
                        example_vectors=self.example_vectors[keep], example_topics=self.example_topics[keep])
 
 
-def _ngram_vectorizer(vocabulary: dict[str, int] | None = None):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, min_df=1 if vocabulary else 2,
-                           sublinear_tf=True, preprocessor=fold, vocabulary=vocabulary, dtype=np.float32)
-
-
 class TopicModel:
     """Per-topic probabilities for a query (one logistic regression per topic over the query vector
-    and the query's character n-grams)."""
+    and the query's character n-grams; knowledge.text_classifier)."""
 
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, ngrams: list[str], idf: np.ndarray) -> None:
-        self.coef = np.asarray(coef, dtype=np.float32)          # (topics, dimension + n-grams)
-        self.intercept = np.asarray(intercept, dtype=np.float32)  # (topics,)
-        self.ngrams = list(ngrams)
-        self.dimension = self.coef.shape[1] - len(self.ngrams)
-        if self.coef.shape[0] != len(TOPICS) or self.intercept.shape != (len(TOPICS),):
-            raise ValueError(f"topic model has {self.coef.shape[0]} topics, expected {len(TOPICS)}")
-        if not self.ngrams or len(idf) != len(self.ngrams):
-            raise ValueError("topic model without n-grams or without matching idf weights")
-        self._vectorizer = _ngram_vectorizer({gram: i for i, gram in enumerate(self.ngrams)})
-        self._vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
+    def __init__(self, classifier: VectorNgramClassifier) -> None:
+        if classifier.coef.shape[0] != len(TOPICS) or classifier.intercept.shape != (len(TOPICS),):
+            raise ValueError(f"topic model has {classifier.coef.shape[0]} topics, expected {len(TOPICS)}")
+        self.classifier = classifier
+        self.ngrams, self.dimension = classifier.ngrams, classifier.dimension
 
     @classmethod
     def fit(cls, offer_vectors: np.ndarray, offer_topics: np.ndarray, description_vectors: np.ndarray,
             queries: LabelledQueries | None = None, c: float = CLASSIFIER_C) -> TopicModel:
         """`description_vectors` are embed_descriptions(): the vectors of description_texts()."""
-        from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
-
         step = max(1, int(np.ceil(len(offer_vectors) / MAX_OFFER_ROWS)))
-        parts = [(np.asarray(offer_vectors[::step], dtype=np.float32), offer_topics[::step], OFFER_ROW_WEIGHT, None),
-                 (np.asarray(description_vectors, dtype=np.float32),
-                  topic_matrix([[topic] for topic, _, _ in topic_descriptions()]), DESCRIPTION_WEIGHT,
-                  description_texts())]
+        parts = [Rows(offer_vectors[::step], offer_topics[::step], OFFER_ROW_WEIGHT),  # offer rows: no text
+                 Rows(description_vectors, topic_matrix([[topic] for topic, _, _ in topic_descriptions()]),
+                      DESCRIPTION_WEIGHT, description_texts())]
         if queries is not None:
-            parts += [(np.asarray(vectors, dtype=np.float32), topics, weight, texts)
-                      for vectors, topics, weight, texts in (
-                          (queries.example_vectors, queries.example_topics, EXAMPLE_WEIGHT, queries.example_texts),
-                          (queries.word_vectors, queries.word_topics, WORDS_WEIGHT, queries.word_texts))
-                      if len(vectors)]
-        vectorizer = _ngram_vectorizer().fit([text for part in parts if part[3] for text in part[3]])
-        blocks = []
-        for vectors, _, _, part_texts in parts:
-            # Offer rows (no texts) get empty n-gram columns.
-            grams = (vectorizer.transform(part_texts) * NGRAM_WEIGHT if part_texts
-                     else sparse.csr_matrix((len(vectors), len(vectorizer.vocabulary_)), dtype=np.float32))
-            blocks.append(sparse.hstack([sparse.csr_matrix(vectors), grams]))
-        x = sparse.vstack(blocks).tocsr()
-        y = np.concatenate([part[1] for part in parts])
-        weight = np.concatenate([np.full(len(part[0]), part[2], dtype=np.float32) for part in parts])
-        coef, intercept = np.zeros((len(TOPICS), x.shape[1]), np.float32), np.zeros(len(TOPICS), np.float32)
-        for t in range(len(TOPICS)):
-            model = LogisticRegression(C=c, max_iter=2000)
-            model.fit(x, y[:, t], sample_weight=weight)
-            coef[t], intercept[t] = model.coef_[0], model.intercept_[0]
-        ngrams = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-        return cls(coef, intercept, ngrams, vectorizer.idf_)
+            parts += [Rows(vectors, topics, weight, texts) for vectors, topics, weight, texts in (
+                (queries.example_vectors, queries.example_topics, EXAMPLE_WEIGHT, queries.example_texts),
+                (queries.word_vectors, queries.word_topics, WORDS_WEIGHT, queries.word_texts)) if len(vectors)]
+        return cls(VectorNgramClassifier.fit(parts, c=c, ngram_weight=NGRAM_WEIGHT))
 
     def predict(self, query: np.ndarray, text: str) -> np.ndarray:
         """Probability of each topic (TOPICS order) for a query vector and its text; independent per
         topic, so they need not sum to 1."""
-        logits = self.coef[:, :self.dimension] @ np.asarray(query, dtype=np.float32) + self.intercept
-        grams = self._vectorizer.transform([text])
-        logits = logits + NGRAM_WEIGHT * (grams @ self.coef[:, self.dimension:].T).ravel()
-        return 1.0 / (1.0 + np.exp(-logits))
+        return self.classifier.probabilities(query, [text])[0]
 
     def save(self, path: Path) -> None:
-        np.savez(path, coef=self.coef, intercept=self.intercept, ngrams=np.asarray(self.ngrams),
-                 idf=np.asarray(self._vectorizer.idf_, dtype=np.float32))
+        self.classifier.save(path)
 
     @classmethod
     def load(cls, path: Path) -> TopicModel:
         """KeyError for a file of index format 1 (no n-grams): the index is rebuilt."""
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["coef"], data["intercept"], [str(g) for g in data["ngrams"]], data["idf"])
+        return cls(VectorNgramClassifier.load(path, NGRAM_WEIGHT))
