@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        # Loaded before the first message, not by it: the crisis screen needs the embedding model.
+        await asyncio.to_thread(getattr, app.state.services, "crisis_screen")
         stop, worker = asyncio.Event(), None
         retention = asyncio.create_task(_apply_retention(app.state.services.store, settings, stop))
         # A model promoted or rolled back from the command line reaches the running engine from here.

@@ -11,7 +11,7 @@ from knowledge.catalogue import Catalogue, load_catalogue
 from knowledge.embeddings import Embedder, shared_embedder
 from knowledge.places import Gazetteer, gazetteer
 from knowledge.search import OfferSearch, search_for
-from nlu.crisis import CrisisRules, default_rules
+from nlu.crisis.screen import CrisisScreen, screen_for
 from nlu.gibberish import GibberishDetector, default_detector
 from nlu.language import LanguageIdentifier, default_identifier
 
@@ -24,13 +24,16 @@ class Services:
     renderer: Renderer
     catalogue: Catalogue  # the settings' catalogue folder; a re-index replaces it (knowledge.admin.jobs)
     language_identifier: LanguageIdentifier = field(default_factory=default_identifier)
-    crisis_rules: CrisisRules = field(default_factory=default_rules)
     gibberish: GibberishDetector = field(default_factory=default_detector)
     gazetteer: Gazetteer = field(default_factory=gazetteer)
 
     @cached_property
     def search(self) -> OfferSearch:
         return search_for(self.settings)
+
+    @cached_property
+    def crisis_screen(self) -> CrisisScreen:
+        return screen_for(self.settings)
 
     @property
     def embedder(self) -> Embedder:

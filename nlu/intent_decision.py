@@ -1,4 +1,4 @@
-"""How a ranking of intents becomes the intent the bot acts on: per-language fallback and crisis bars.
+"""How a ranking of intents becomes the intent the bot acts on: per-language fallback thresholds.
 
 One function shared by the Rasa component (nlu/rasa_components/pipeline/fallback.py, which applies it
 to every message inside the engine) and the app's /api/nlu/parse (Rasa's /model/parse carries no
@@ -27,23 +27,23 @@ def load_thresholds(path: Path | None = None) -> dict[str, dict[str, float]]:
 
 
 def bars_for(language: str | None, per_language: dict[str, dict[str, float]],
-             threshold: float, ambiguity: float, crisis: float) -> tuple[float, float, float]:
-    """(threshold, ambiguity threshold, crisis bar) for a language, with the given defaults."""
+             threshold: float, ambiguity: float) -> tuple[float, float]:
+    """(threshold, ambiguity threshold) for a language, with the given defaults."""
     chosen = per_language.get(language or "", {})
-    fitted = chosen.get("threshold", threshold)
-    return fitted, chosen.get("ambiguity_threshold", ambiguity), max(fitted, chosen.get("crisis_threshold", crisis))
+    return chosen.get("threshold", threshold), chosen.get("ambiguity_threshold", ambiguity)
 
 
-def decide(ranking: list[dict[str, Any]], threshold: float, ambiguity: float,
-           crisis_bar: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The intent to act on and the ranking it came from (crisis removed when under its bar).
+def decide(ranking: list[dict[str, Any]], threshold: float,
+           ambiguity: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The intent to act on and the ranking it came from, without `crisis`.
 
-    A `crisis` guess under its bar gives way to the next intent; the result falls back when the top
+    Crisis is decided before the engine sees a message, by the app's crisis screen (rules, then the
+    crisis classifier: nlu/crisis/screen.py), which sends it as a forced intent. DIET's own `crisis`
+    guess is dropped: on development messages nobody had tuned on it raised more false alarms than the
+    classifier and caught fewer crises (nlu/crisis/classifier.py). The result falls back when the top
     confidence is under the threshold or the top two are closer than the ambiguity threshold.
     """
-    ranking = [dict(r) for r in ranking if r.get("name") != FALLBACK_INTENT]
-    if ranking and ranking[0].get("name") == CRISIS_INTENT and (ranking[0].get("confidence") or 0.0) < crisis_bar:
-        ranking = ranking[1:]
+    ranking = [dict(r) for r in ranking if r.get("name") not in (FALLBACK_INTENT, CRISIS_INTENT)]
     top = ranking[0] if ranking else {"name": None, "confidence": 0.0}
     confidence = top.get("confidence") or 0.0
     ambiguous = len(ranking) >= 2 and confidence - (ranking[1].get("confidence") or 0.0) < ambiguity

@@ -37,7 +37,7 @@ REPORT = next(iter(METRICS["variants"].values()))  # the product's evaluation: {
 WIDE = {"width": 1280, "height": 900}
 
 # Similar messages per language, so the review queue groups them (e5 cosine distance < 0.12).
-LONELY_DA = ["jeg er så ensom om aftenen", "jeg føler mig ensom om aftenen", "jeg er meget ensom om aftenen",
+LONELY_DA = ["jeg er så ensom om aftenen", "jeg føler mig så alene om aftenen", "jeg er meget ensom om aftenen",
              "jeg er ensom hver aften"]
 LONELY_SO = ["waxaan ahay kali", "waxaan dareemayaa kalinimo", "kalinimo ayaan dareemayaa"]
 LONELY_AR = ["أشعر بالوحدة", "أنا وحيد جدا", "أشعر بالوحدة كل مساء"]

@@ -23,6 +23,8 @@ from bot.app import create_app
 from bot.engine import process
 from bot.settings import REPO_ROOT, get_settings
 from bot.users.service import add_user
+from knowledge.embeddings import shared_embedder
+from nlu.crisis.classifier import classifier_file as crisis_classifier_file
 from nlu.registry import jobs
 from nlu.registry import service as registry
 from nlu.review import service as review
@@ -103,6 +105,10 @@ def loop(tmp_path_factory) -> Loop:
     (root / "models").mkdir()
     shutil.copy(starting, root / "models" / starting.name)
     starting = root / "models" / starting.name
+    # So is the crisis classifier (`make model` fits it; it does not depend on the dialogue model).
+    crisis = crisis_classifier_file(shared_embedder(settings.embedding_model, settings.embedding_models_dir))
+    shutil.copy(next(Path(folder) / crisis for folder in (get_settings().models_dir, get_settings().model_cache_dir)
+                     if (Path(folder) / crisis).exists()), root / "models" / crisis)
 
     app = create_app(settings)
     server = ThreadedServer(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",

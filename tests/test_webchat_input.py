@@ -126,6 +126,32 @@ def test_a_crisis_is_answered_and_escalated_even_when_the_engine_is_down(client)
         assert (conversation.state, conversation.priority) == ("queued", "urgent")
 
 
+def test_a_crisis_the_rules_miss_is_caught_by_the_classifier_and_escalated(client):
+    renderer = client.app.state.services.renderer
+    text = "jeg har skrevet breve til mine børn og lagt dem på bordet, nu er jeg færdig"
+    assert client.app.state.services.crisis_screen.rules_match(text) is None
+    body = post(client, conversation_id="goodbye", text=text, language="da").json()
+    assert body["escalated"] is True
+    assert body["messages"][0]["text"] == renderer.render("crisis", "da").text
+    inbound = stored_messages(client)[0]
+    assert inbound.payload["crisis_rule"] == "crisis-classifier"
+    assert inbound.payload["nlu"]["source"] == "crisis classifier"
+    with client.app.state.services.store.session() as session:
+        conversation = session.scalar(select(Conversation).where(Conversation.external_id == "goodbye"))
+        assert (conversation.state, conversation.priority) == ("queued", "urgent")
+
+
+def test_answers_the_bot_asked_for_are_not_read_by_the_crisis_classifier(client, monkeypatch):
+    screen = client.app.state.services.crisis_screen
+    read = []
+    monkeypatch.setattr(screen, "classifier_match", lambda text: read.append(text))
+    post(client, conversation_id="answers", text="STOP", language="da")
+    post(client, conversation_id="answers2", text="2", language="da")
+    assert read == []
+    post(client, conversation_id="answers3", text="jeg leder efter en mødregruppe", language="da")
+    assert read == ["jeg leder efter en mødregruppe"]
+
+
 def test_messages_leave_out_absent_offers_but_offers_keep_every_key(client):
     from connectors.webchat.schemas import BotMessageOut
 

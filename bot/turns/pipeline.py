@@ -1,8 +1,8 @@
 """The turn pipeline. Channels call `handle_turn`; it never raises for engine trouble.
 
-Steps, in order: normalise → crisis rules → conversation + language → persist inbound (committed)
-→ engine → render → persist outbound. A crisis found by the rules is answered and escalated even when
-the engine is down.
+Steps, in order: normalise → crisis rules → conversation + language → answers that need no model →
+crisis classifier (free text only) → persist inbound (committed) → engine → render → persist outbound.
+A crisis found by the rules or the classifier is answered and escalated even when the engine is down.
 
 Some messages need no model, and the engine gets their intent decided: an answer the previous reply
 asked for ("1", a button's text; its `choices`), a keyword our texts name (STOP, PERSON, MORE; see
@@ -31,6 +31,8 @@ from bot.engine.client import EngineError, escape_for_engine
 from bot.engine.trackers import erase_tracker
 from bot.i18n.render import RenderedMessage
 from bot.services import Services
+from nlu.crisis import CrisisMatch
+from nlu.crisis.screen import CLASSIFIER_ID
 from nlu.keywords import answer_key, keyword_intent
 from nlu.language import choose_language
 from nlu.normalise import clean
@@ -66,7 +68,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
                       language: str | None = None, requested: str | None = None) -> TurnResult:
     text = clean(text)
     settings = services.settings
-    crisis = services.crisis_rules.check(text)
+    crisis = services.crisis_screen.rules_match(text)
     guess = services.language_identifier.identify(text)
     conversation = await run_in_threadpool(
         service.get_or_create, services.store, channel, external_id,
@@ -88,13 +90,21 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     if turn_language != conversation.language:
         await run_in_threadpool(service.set_language, services.store, conversation.id, turn_language)
 
+    forced, forced_text = _decided_intent(services, text, offered, place_answer, crisis is not None)
+    if forced is None and conversation.state not in service.WITH_COUNSELLORS:
+        # Free text, for the model to read: the crisis classifier reads it first, for the crises the
+        # rules miss. An answer the bot asked for ("2", a button, STOP, a place) is taken as that answer,
+        # and a counsellor reads every message of a hand-off (the rules still answer a crisis there).
+        crisis = await run_in_threadpool(services.crisis_screen.classifier_match, text)
+        if crisis:
+            forced = "crisis"
+
     # Persisted (committed) before anything else can fail: nothing a citizen writes is lost.
     inbound = await run_in_threadpool(
         service.add_message, services.store, conversation.id, "in", "citizen", text, turn_language,
         "received", {"crisis_rule": crisis.rule_id} if crisis else None,
     )
 
-    forced, forced_text = _decided_intent(services, text, offered, place_answer, crisis is not None)
     if requested in REQUESTABLE_INTENTS and crisis is None:
         forced, forced_text = requested, None
     if forced == "delete_data" and conversation.state in service.WITH_COUNSELLORS:
@@ -133,7 +143,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
             raw_messages = [OPT_OUT_CONFIRM if forced == "opt_out" else TECHNICAL_PROBLEM]
     said = Said(conversation.id, inbound.id, channel, turn_language, text)
     if forced:
-        understood = {"intent": forced, "confidence": 1.0, "source": "crisis rules" if crisis else "rule"}
+        understood = {"intent": forced, "confidence": 1.0, "source": _source(crisis)}
         await run_in_threadpool(service.add_to_payload, services.store, inbound.id, nlu=understood)
         # Awaited (not in the background): a "yes, delete" must be in the log before the erasure below.
         await _log_understanding(services, said, understood)
@@ -235,6 +245,12 @@ async def resume_engine(services: Services, sender_id: str) -> None:
     except EngineError as exc:
         # The next turn would be ignored by a paused tracker; say so where an operator looks.
         log.error("could not resume the engine for %s: %s", sender_id, exc)
+
+
+def _source(crisis: CrisisMatch | None) -> str:
+    if crisis is None:
+        return "rule"
+    return "crisis classifier" if crisis.rule_id == CLASSIFIER_ID else "crisis rules"
 
 
 def _decided_intent(services: Services, text: str, offered: dict[str, dict], place_answer: bool,

@@ -8,13 +8,9 @@ out_of_scope, is written to nlu/rasa_components/pipeline/thresholds.json, which 
 (Unconstrained, macro-F1 over 18 classes barely notices the one class nonsense is: it chose thresholds
 that let a quarter of the nonsense through as confident intents.)
 
-The `crisis` intent gets its own bar per language: the lowest confidence at which the calibration
-model raises false alarms on at most 2 % of the non-crisis validation examples and the crisis
-development set's hard negatives (nlu/crisis/dev; those copied into the training data are left out).
-The rules stay the first net; this keeps the second one from answering grief or jokes with an
-emergency reply while leaving it as sensitive as the data allows. When no bar below 1.0 does that,
-none is written: the crisis intent then keeps the ordinary threshold, because a bar above 1.0 would
-switch the second net off, and a missed crisis costs more than an unneeded emergency reply.
+Crisis is not the model's to decide (the app's crisis screen decides it before the engine; see
+nlu.intent_decision), so crisis examples are left out of the validation and a `crisis` guess is
+skipped, as the product skips it.
 
 The calibration model parses with no thresholds installed (an empty thresholds file), so the bars
 being fitted do not depend on the ones fitted last time.
@@ -40,20 +36,15 @@ from bot.engine.process import (
     parse_batch,
 )
 from bot.settings import Settings
-from nlu.evaluation.datasets import Example, crisis_development_set, training_examples, write_nlu_yaml
+from nlu.evaluation.datasets import Example, training_examples, write_nlu_yaml
 from nlu.gibberish import default_detector
-from nlu.intent_decision import THRESHOLDS_ENV
+from nlu.intent_decision import CRISIS_INTENT, THRESHOLDS_ENV
 from nlu.language import default_identifier
-from nlu.normalise import fold
 
 THRESHOLDS_FILE = PIPELINE_COMPONENTS / "thresholds.json"
 FALLBACK = "nlu_fallback"
 VALIDATION_SHARE = 5  # one in five
 CANDIDATES = [round(0.05 * i, 2) for i in range(0, 19)]  # 0.00 … 0.90
-CRISIS_CANDIDATES = [round(0.05 * i, 2) for i in range(0, 20)] + [0.97, 0.99, 1.01]  # 1.01: never on its own
-CRISIS = "crisis"
-NOT_CRISIS = "not_crisis"
-MAX_CRISIS_FALSE_ALARMS = 0.02
 NONSENSE_REJECTION = 0.90
 NONSENSE_PER_LANGUAGE = 200  # generated strings per language before the gibberish gate (most stop there)
 OUT_OF_SCOPE = "out_of_scope"
@@ -105,31 +96,13 @@ def best_threshold(truth: list[str], ranked: list[tuple[str, float]]) -> tuple[f
     return best[0], best[1]
 
 
-def crisis_threshold(truth: list[str], ranked: list[tuple[str, float]]) -> tuple[float, dict]:
-    """The lowest crisis bar whose false-alarm rate on non-crisis messages is at most
-    MAX_CRISIS_FALSE_ALARMS, and the model-alone crisis recall it leaves. Missing a crisis costs more
-    than an unneeded emergency reply, so the bar does not demand zero false alarms."""
-    negatives = sum(t != CRISIS for t in truth) or 1
-    for threshold in CRISIS_CANDIDATES:
-        alarms = [t for t, (intent, conf) in zip(truth, ranked, strict=True)
-                  if t != CRISIS and intent == CRISIS and conf >= threshold]
-        if len(alarms) / negatives <= MAX_CRISIS_FALSE_ALARMS:
-            break
-    caught = [intent == CRISIS and conf >= threshold for t, (intent, conf) in zip(truth, ranked, strict=True)
-              if t == CRISIS]
-    return threshold, {"model_crisis_recall": round(sum(caught) / max(1, len(caught)), 4),
-                       "crisis_n": len(caught), "negatives_n": sum(t != CRISIS for t in truth),
-                       "false_alarms": sum(t != CRISIS and i == CRISIS and c >= threshold
-                                           for t, (i, c) in zip(truth, ranked, strict=True))}
-
-
 def calibrate(settings: Settings, on_start=None, model_path: Path | None = None) -> dict:
     work = Path(settings.var_dir) / "calibration"
     validation: list[Example] = []
     for language in SUPPORTED_LANGUAGES:
         examples = training_examples(language)
         write_nlu_yaml(work / "data" / f"{language}.yml", [e for e in examples if not is_validation(e)])
-        validation += [e for e in examples if is_validation(e)]
+        validation += [e for e in examples if is_validation(e) and e.intent != CRISIS_INTENT]
     inputs = TrainingInputs(name="calibration", config=PRODUCT.config, data=(DIALOGUE_DATA, work / "data"))
     # A calibration model trained earlier on (nearly) this split can be reused: the validation share is
     # chosen by a hash of each text, so a validation example is never in any calibration model's data.
@@ -143,16 +116,6 @@ def calibrate(settings: Settings, on_start=None, model_path: Path | None = None)
                 if not gate.is_gibberish(text)]
     items = [(e.text, e.intent) for e in validation] + [(text, FALLBACK) for text in nonsense]
     languages = [identifier.identify(text).language or settings.default_language for text, _ in items]
-    # Crisis development sets, parsed in their own language (they only inform the crisis bar); the
-    # hard cases copied into the training data would flatter the bar, so they are left out.
-    trained = {fold(e.text) for language in SUPPORTED_LANGUAGES for e in training_examples(language)}
-    first_dev_item = len(items)
-    for language in SUPPORTED_LANGUAGES:
-        crisis, calm = crisis_development_set(language)
-        crisis = [text for text in crisis if fold(text) not in trained]
-        calm = [text for text in calm if fold(text) not in trained]
-        items += [(text, CRISIS) for text in crisis] + [(text, NOT_CRISIS) for text in calm]
-        languages += [language] * (len(crisis) + len(calm))
     no_thresholds = work / "no-thresholds.json"
     no_thresholds.write_text(json.dumps({"languages": {}}))
     parsed = parse_batch(settings, model.path, [{"text": t, "language": lang}
@@ -161,26 +124,21 @@ def calibrate(settings: Settings, on_start=None, model_path: Path | None = None)
 
     per_language: dict[str, dict] = {}
     for language in SUPPORTED_LANGUAGES:
-        truth, ranked, from_dev = [], [], []
-        for index, ((_text, intent), detected, result) in enumerate(zip(items, languages, parsed, strict=True)):
+        intent_truth, intent_ranked = [], []
+        for (_text, intent), detected, result in zip(items, languages, parsed, strict=True):
             if detected != language:
                 continue
-            from_dev.append(index >= first_dev_item)
-            # Raw DIET ranking: skip a fallback the currently installed thresholds may have inserted.
-            top = next((r for r in result["ranking"] if r[0] != FALLBACK), [FALLBACK, 0.0])
-            truth.append(intent)
-            ranked.append((top[0], top[1]))
-        # Intent thresholds: validation examples and nonsense only (the crisis development set is hard
-        # on purpose and would drag every threshold towards the crisis intent's own problem).
-        intents_only = [(t, r) for t, r, dev in zip(truth, ranked, from_dev, strict=True) if not dev]
-        intent_truth, intent_ranked = [t for t, _ in intents_only], [r for _, r in intents_only]
+            # Raw DIET ranking without crisis (as the product reads it) and without a fallback the
+            # currently installed thresholds may have inserted.
+            top = next((r for r in result["ranking"] if r[0] not in (FALLBACK, CRISIS_INTENT)), [FALLBACK, 0.0])
+            intent_truth.append(intent)
+            intent_ranked.append((top[0], top[1]))
         threshold, score = best_threshold(intent_truth, intent_ranked)
-        bar, crisis_report = crisis_threshold(truth, ranked)
         predicted = predictions(intent_ranked, threshold)
         # The commonest mistakes at the chosen threshold, to read next to the F1.
         mistakes = Counter(f"{t} -> {p}" for t, p in zip(intent_truth, predicted, strict=True) if p != t)
-        per_language[language] = {"threshold": threshold, "crisis_threshold": bar,
-                                  "validation_macro_f1": round(score, 4), "n": len(intents_only), **crisis_report,
+        per_language[language] = {"threshold": threshold,
+                                  "validation_macro_f1": round(score, 4), "n": len(intent_truth),
                                   "nonsense_n": intent_truth.count(FALLBACK),
                                   "nonsense_rejected": nonsense_rejected(intent_truth, predicted),
                                   "commonest_mistakes": dict(mistakes.most_common(8))}
@@ -189,14 +147,8 @@ def calibrate(settings: Settings, on_start=None, model_path: Path | None = None)
         "fitted": datetime.now(UTC).date().isoformat(),
         "calibration_model": model.path.name,
         "for_training_data": PRODUCT.digest(),
-        "languages": {lang: {"threshold": v["threshold"],
-                             **({"crisis_threshold": v["crisis_threshold"]} if v["crisis_threshold"] <= 1.0 else {})}
-                      for lang, v in per_language.items()},
+        "languages": {lang: {"threshold": v["threshold"]} for lang, v in per_language.items()},
         "validation": per_language,
     }
-    unbarred = [lang for lang, v in per_language.items() if v["crisis_threshold"] > 1.0]
-    if unbarred:
-        document["note"] = (f"no crisis bar below 1.0 kept false alarms under {MAX_CRISIS_FALSE_ALARMS:.0%} for "
-                            f"{', '.join(unbarred)}: the crisis intent keeps the ordinary threshold there")
     THRESHOLDS_FILE.write_text(json.dumps(document, indent=2) + "\n")
     return document

@@ -7,7 +7,7 @@ from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
 from bot.engine.process import parse_batch
 from bot.settings import Settings
-from nlu.crisis import CrisisRules, default_rules
+from nlu.crisis.screen import CLASSIFIER_ID, CrisisScreen, screen_for
 from nlu.evaluation.datasets import (
     EVALUATED_LANGUAGES,
     crisis_set,
@@ -35,32 +35,34 @@ class Understanding:
 
     @property
     def crisis(self) -> bool:
-        return self.crisis_rule is not None or self.intent == "crisis"
+        return self.crisis_rule is not None
 
 
 def understand(settings: Settings, model: Path, texts: list[str], default_language: str = "da",
-               identifier: LanguageIdentifier | None = None, rules: CrisisRules | None = None) -> list[Understanding]:
-    """Run texts through the same steps as a turn: language id, crisis rules, the gibberish gate, then the
-    model."""
+               identifier: LanguageIdentifier | None = None, screen: CrisisScreen | None = None) -> list[Understanding]:
+    """Run texts through the same steps as a turn: language id, crisis rules, the gibberish gate, the
+    crisis classifier, then the model. A crisis hit makes the intent `crisis`, as the bot treats it."""
     identifier = identifier or default_identifier()
-    rules = rules or default_rules()
+    screen = screen or screen_for(settings)
     gibberish = default_detector()
     languages = [identifier.identify(text).language or default_language for text in texts]
     parsed = parse_batch(settings, model, [{"text": t, "language": lang} for t, lang in zip(texts, languages,
                                                                                            strict=True)])
+    matches = [screen.rules_match(text) for text in texts]
+    garbled = [match is None and gibberish.is_gibberish(text) for text, match in zip(texts, matches, strict=True)]
+    free = [i for i, text in enumerate(texts) if matches[i] is None and not garbled[i]]
+    for i, match in zip(free, screen.classifier_matches([texts[i] for i in free]), strict=True):
+        matches[i] = match
     results = []
-    for text, language, result in zip(texts, languages, parsed, strict=True):
-        match = rules.check(text)
-        intent = result["intent"] or FALLBACK
-        if match is None and gibberish.is_gibberish(text):
-            intent = FALLBACK
+    for text, language, result, match, is_garbled in zip(texts, languages, parsed, matches, garbled, strict=True):
+        intent = "crisis" if match else FALLBACK if is_garbled else result["intent"] or FALLBACK
         results.append(Understanding(text, language, intent, result["confidence"], match.rule_id if match else None))
     return results
 
 
 def evaluate(settings: Settings, model: Path, languages: tuple[str, ...] = EVALUATED_LANGUAGES) -> dict:
     """All metrics for one model, per language. One batch parse for everything (model loads once)."""
-    identifier, rules = default_identifier(), default_rules()
+    identifier, screen = default_identifier(), screen_for(settings)
     plan: list[tuple[str, str, str]] = []  # (language, kind, text)
     truths: dict[str, list[str]] = {}
     for language in languages:
@@ -72,7 +74,7 @@ def evaluate(settings: Settings, model: Path, languages: tuple[str, ...] = EVALU
         plan += [(language, "not_crisis", text) for text in not_crisis]
     plan += [("any", "nonsense", text) for text in nonsense_messages()]
 
-    understood = understand(settings, model, [text for _, _, text in plan], identifier=identifier, rules=rules)
+    understood = understand(settings, model, [text for _, _, text in plan], identifier=identifier, screen=screen)
     by: dict[tuple[str, str], list[Understanding]] = {}
     for (language, kind, _), result in zip(plan, understood, strict=True):
         by.setdefault((language, kind), []).append(result)
@@ -99,7 +101,8 @@ def evaluate(settings: Settings, model: Path, languages: tuple[str, ...] = EVALU
             "langid_accuracy": round(sum(identifier.identify(m).language == language for m in langid) / len(langid), 4),
             "langid_n": len(langid),
             "crisis_recall": round(sum(u.crisis for u in crisis) / len(crisis), 4),
-            "crisis_recall_rules_only": round(sum(u.crisis_rule is not None for u in crisis) / len(crisis), 4),
+            "crisis_recall_rules_only": round(sum(u.crisis_rule not in (None, CLASSIFIER_ID) for u in crisis)
+                                              / len(crisis), 4),
             "crisis_missed": [u.text for u in crisis if not u.crisis],
             "crisis_false_alarms": [u.text for u in calm if u.crisis],
             "crisis_n": [len(crisis), len(calm)],

@@ -1,6 +1,7 @@
 """POST /api/nlu/parse — what the bot understands from a text (administrators only)."""
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
 from bot.engine.client import EngineError
@@ -13,7 +14,7 @@ from nlu.numbers import LAST, offer_number
 
 # Rasa's /model/parse carries no language, so the per-language bars the engine applies in a
 # conversation are applied here, from the same thresholds.json (defaults as in config.yml).
-DEFAULT_BARS = {"threshold": 0.45, "ambiguity": 0.1, "crisis": 0.0}
+DEFAULT_BARS = {"threshold": 0.45, "ambiguity": 0.1}
 
 router = APIRouter(tags=["nlu"])
 
@@ -31,13 +32,12 @@ async def parse(body: ParseIn, request: Request) -> dict:
     text = clean(body.text)
     guess = services.language_identifier.identify(text)
     language = body.language or choose_language(guess, None, services.settings.default_language)
-    crisis = services.crisis_rules.check(text)
+    crisis = await run_in_threadpool(services.crisis_screen.check, text)  # rules, then the classifier
     try:
         result = await services.engine.parse(text)
     except EngineError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the dialogue engine is not available") from exc
-    bars = bars_for(language, load_thresholds(), DEFAULT_BARS["threshold"], DEFAULT_BARS["ambiguity"],
-                    DEFAULT_BARS["crisis"])
+    bars = bars_for(language, load_thresholds(), DEFAULT_BARS["threshold"], DEFAULT_BARS["ambiguity"])
     raw = result.get("intent_ranking") or ([result["intent"]] if result.get("intent") else [])
     intent, ranking = decide(raw, *bars)
     gibberish = crisis is None and services.gibberish.is_gibberish(text)
@@ -49,7 +49,7 @@ async def parse(body: ParseIn, request: Request) -> dict:
         "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")},
         "intent_ranking": [{"name": r.get("name"), "confidence": r.get("confidence")} for r in ranking[:5]],
         "entities": [*result.get("entities", []), *_app_entities(services, text)],
-        "crisis": crisis is not None or intent.get("name") == "crisis",
+        "crisis": crisis is not None,
         "crisis_rule": crisis.rule_id if crisis else None,
         "gibberish": gibberish,
     }

@@ -3,8 +3,10 @@
 Two rules, per language, on the held-out tests:
   * intent macro-F1 may drop by at most MAX_F1_DROP (an administrator may override this one, with a
     written reason, e.g. when the test set itself was corrected);
-  * crisis recall (rules + model) may not fall: the bar is 1.0, and a candidate may never catch fewer
-    crisis messages than the model it replaces. Nobody can override this.
+  * crisis recall may not fall: the bar is 1.0, and a candidate may never catch fewer crisis messages
+    than the model it replaces. Nobody can override this. (Crisis is decided by the app's crisis
+    screen — rules and classifier — not by the dialogue model, so this moves only when the screen's
+    rules or data changed between the two evaluations.)
 """
 
 MAX_F1_DROP = 0.01

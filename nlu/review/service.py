@@ -67,7 +67,7 @@ def review_reasons(understood: dict, language: str, thresholds: dict | None = No
     if understood.get("source") != "model":
         return []  # a keyword, a button or a list number: certain by construction
     threshold = bars_for(language, thresholds if thresholds is not None else load_thresholds(),
-                         DEFAULT_THRESHOLD, 0.0, 0.0)[0]
+                         DEFAULT_THRESHOLD, 0.0)[0]
     if float(understood.get("confidence") or 0.0) < threshold + REVIEW_MARGIN:
         return ["low_confidence"]
     return []

@@ -6,10 +6,9 @@ in another. Thresholds are fitted on a validation split by `brobygger calibrate`
 thresholds.json next to this file when the model loads; the language comes from the message metadata
 the app sends with every turn.
 
-The `crisis` intent is a second net behind the app's crisis rules, and a false alarm is costly (an
-emergency reply and an urgent hand-off for someone grieving or joking). So `crisis` gets its own,
-higher per-language bar (`crisis_threshold` in thresholds.json): below it, the next intent in the
-ranking is taken instead, under the ordinary threshold. The decision itself is nlu.intent_decision,
+DIET's `crisis` guess never decides (nlu.intent_decision.decide drops it): the app's crisis screen
+decides crisis before a message reaches the engine and sends it as the forced intent "/crisis", which
+Rasa's RegexMessageHandler sets after this component. The decision itself is nlu.intent_decision,
 shared with the app's parse API.
 """
 
@@ -32,8 +31,6 @@ from rasa.shared.nlu.training_data.message import Message
 
 from nlu.intent_decision import FALLBACK_INTENT, bars_for, decide, load_thresholds
 
-CRISIS_KEY = "crisis_threshold"
-
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class LanguageFallbackClassifier(FallbackClassifier):
@@ -46,19 +43,14 @@ class LanguageFallbackClassifier(FallbackClassifier):
                execution_context: ExecutionContext) -> LanguageFallbackClassifier:
         return cls(config)
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {**FallbackClassifier.get_default_config(), CRISIS_KEY: 0.0}
-
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             language = (message.get("metadata") or {}).get("language")
-            threshold, ambiguity, crisis_bar = bars_for(
-                language, self.per_language, self.component_config[THRESHOLD_KEY],
-                self.component_config[AMBIGUITY_THRESHOLD_KEY], self.component_config[CRISIS_KEY])
+            threshold, ambiguity = bars_for(language, self.per_language, self.component_config[THRESHOLD_KEY],
+                                            self.component_config[AMBIGUITY_THRESHOLD_KEY])
             ranking = message.data.get(INTENT_RANKING_KEY) or (
                 [message.data[INTENT]] if message.data.get(INTENT) else [])
-            intent, ranking = decide(ranking, threshold, ambiguity, crisis_bar)
+            intent, ranking = decide(ranking, threshold, ambiguity)
             if intent["name"] == FALLBACK_INTENT:
                 intent = _fallback_intent(threshold)
                 ranking = [intent, *ranking]

@@ -1,0 +1,129 @@
+"""The crisis second net: a classifier for the crises the rules miss.
+
+The rules (nlu/crisis/<lang>.yml) are exact and explainable, but they only know the phrasings someone
+has written down: on a second held-out set, from writers who saw neither the rules nor their
+development sets, they caught 0.68–0.80 of the crises. Behind them, a logistic regression reads the
+message's e5 vector and character n-grams (knowledge.text_classifier), crisis against everything
+else, trained on every language at once: the NLU training examples and the crisis development sets
+(nlu/crisis/dev: crises and hard negatives — grief, idioms, courses, films).
+
+It replaced DIET's `crisis` intent as the second net, measured on a development batch nobody had
+tuned on (round 3 of nlu/crisis/dev: 556 crises, 321 hard negatives, rules as before that round; the
+classifier trained without that batch): rules + DIET caught 0.879 with 64 alarms on the hard
+negatives; rules + this classifier (probability ≥ BAR) caught 0.935 with 62. The bar was chosen
+there as the highest recall without more alarms than DIET raised (python -m nlu.evaluation.crisis_second_net shows
+the out-of-fold trade-off; README "Understanding").
+
+The fitted model is cached by a hash of everything it learns from, like the Rasa model:
+`crisis-<hash>.npz` in the checkout's models folder and in the cache outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from knowledge.text_classifier import Rows, VectorNgramClassifier
+from nlu.normalise import fold
+from nlu.training_data import read_nlu_yaml
+
+log = logging.getLogger(__name__)
+
+NLU_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEV_DIR = Path(__file__).resolve().parent / "dev"
+LANGUAGES = ("da", "ar", "so", "tr", "fa", "en")
+BAR = 0.55
+C = 16.0
+NGRAM_WEIGHT = 1.0
+FILE_FORMAT = 1
+
+
+def training_messages(data_dir: Path = NLU_DATA_DIR, dev_dir: Path = DEV_DIR
+                      ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(texts, is_crisis, language, from the development sets), each folded text once: the crisis
+    development sets first (their label wins), then the NLU training examples (`crisis` or not)."""
+    texts, crisis, languages, development, seen = [], [], [], [], set()
+
+    def add(text: str, is_crisis: bool, language: str, from_development: bool) -> None:
+        if (key := fold(text)) not in seen:
+            seen.add(key)
+            texts.append(text)
+            crisis.append(is_crisis)
+            languages.append(language)
+            development.append(from_development)
+
+    for language in LANGUAGES:
+        dev = yaml.safe_load((dev_dir / f"{language}.yml").read_text(encoding="utf-8"))
+        for text in dev["crisis"]:
+            add(text, True, language, True)
+        for text in dev["not_crisis"]:
+            add(text, False, language, True)
+        for example in read_nlu_yaml(data_dir / f"{language}.yml", language):
+            add(example.text, example.intent == "crisis", language, False)
+    return texts, np.array(crisis), np.array(languages), np.array(development)
+
+
+def inputs_digest(embedding_model: str, data_dir: Path = NLU_DATA_DIR, dev_dir: Path = DEV_DIR) -> str:
+    digest = hashlib.sha256(f"{FILE_FORMAT}|{C}|{NGRAM_WEIGHT}|{embedding_model}".encode())
+    for language in LANGUAGES:
+        for path in (data_dir / f"{language}.yml", dev_dir / f"{language}.yml"):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class CrisisClassifier:
+    def __init__(self, classifier: VectorNgramClassifier, bar: float = BAR) -> None:
+        self.classifier = classifier
+        self.bar = bar
+
+    @classmethod
+    def fit(cls, embed_queries) -> CrisisClassifier:
+        """`embed_queries(texts)` gives the e5 query vectors (knowledge.embeddings.Embedder.queries)."""
+        texts, crisis, _, _ = training_messages()
+        rows = Rows(embed_queries(texts), crisis.astype(np.float32)[:, None], 1.0, texts)
+        return cls(VectorNgramClassifier.fit([rows], c=C, ngram_weight=NGRAM_WEIGHT, min_df=1,
+                                             class_weight="balanced", max_iter=3000))
+
+    def probabilities(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        """P(crisis) per text, from the texts and their e5 query vectors."""
+        return self.classifier.probabilities(vectors, texts)[:, 0]
+
+    def save(self, path: Path) -> None:
+        self.classifier.save(path)
+
+    @classmethod
+    def load(cls, path: Path) -> CrisisClassifier:
+        return cls(VectorNgramClassifier.load(path, NGRAM_WEIGHT))
+
+
+_lock = threading.Lock()
+
+
+def classifier_file(embedder) -> str:
+    return f"crisis-{inputs_digest(embedder.name)}.npz"
+
+
+def load_or_fit(embedder, folders: list[Path]) -> CrisisClassifier:
+    """The classifier for the current training data and embedding model: from the first folder that
+    has it, else fitted (about a minute: every message is embedded) and saved into every folder."""
+    name = classifier_file(embedder)
+    with _lock:
+        for folder in folders:
+            if (Path(folder) / name).exists():
+                try:
+                    return CrisisClassifier.load(Path(folder) / name)
+                except (OSError, KeyError, ValueError) as exc:
+                    log.warning("crisis classifier %s unreadable (%s): fitting it again", name, exc)
+        log.info("fitting the crisis classifier %s", name)
+        classifier = CrisisClassifier.fit(embedder.queries)
+        for folder in folders:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            partial = Path(folder) / f".{name}.partial.npz"
+            classifier.save(partial)
+            partial.replace(Path(folder) / name)  # whole files only: a reader never sees half a model
+        return classifier

@@ -1,0 +1,89 @@
+"""The crisis screen: rules first, then the crisis classifier for the crises no rule knows."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from bot.settings import get_settings
+from nlu.crisis import classifier as crisis_classifier
+from nlu.crisis.screen import CLASSIFIER_ID, screen_for
+
+
+@pytest.fixture(scope="module")
+def screen():
+    screen = screen_for(get_settings())
+    assert screen.classifier is not None, "make model fits the crisis classifier"
+    return screen
+
+
+@pytest.mark.parametrize("text", [
+    # Goodbyes and settled affairs: no rule names them, the classifier reads them as a crisis.
+    "jeg har skrevet breve til mine børn og lagt dem på bordet, nu er jeg færdig",
+    "waxaan qoray warqad aan uga sagootinayo qoyskayga, caawa ayaan dhamaynayaa",
+    "herkese mektup yazdım, eşyalarımı dağıttım, artık hazırım",
+    "نامه‌هامو نوشتم و وسایلمو بخشیدم، دیگه آماده‌ام",
+])
+def test_the_classifier_catches_goodbyes_no_rule_knows(screen, text):
+    assert screen.rules_match(text) is None
+    assert screen.check(text).rule_id == CLASSIFIER_ID
+
+
+@pytest.mark.parametrize("text", [
+    "jeg er træt af at ryge, hjælp mig med at stoppe",
+    "min far døde sidste år og jeg savner ham",
+    "الامتحانات مدمرتني بس رح اتحمل",
+    "aad ayaan u daallanahay shaqada kadib",
+    "iş yerinde çok stresliyim, bir kurs arıyorum",
+    "دلم برای مادرم تنگ شده که پارسال فوت کرد",
+    "jeg er så ensom om aftenen",
+])
+def test_sorrow_tiredness_and_hyperbole_are_not_crises(screen, text):
+    assert screen.check(text) is None
+
+
+def test_the_rules_decide_first_and_short_text_is_left_to_them(screen, monkeypatch):
+    assert screen.check("jeg vil tage mit eget liv i aften").rule_id.startswith("da-")
+    assert screen.check("vil dø").rule_id.startswith("da-")  # two words: the rules read it
+    monkeypatch.setattr(screen, "embed_queries", lambda texts: pytest.fail(f"embedded {texts!r}"))
+    assert screen.classifier_matches(["", "   ", "hej", "ok tak"]) == [None, None, None, None]
+
+
+class FakeEmbedder:
+    """Eight deterministic dimensions per text: enough to fit and reload the classifier quickly."""
+
+    name = "fake-e5-for-tests"
+
+    def queries(self, texts):
+        return np.array([np.frombuffer(hashlib.sha256(t.encode()).digest()[:8], dtype=np.uint8) / 255.0
+                         for t in texts], dtype=np.float32)
+
+
+def test_the_fitted_classifier_is_saved_everywhere_and_reused(tmp_path, monkeypatch):
+    folders = [tmp_path / "checkout", tmp_path / "cache"]
+    fitted = crisis_classifier.load_or_fit(FakeEmbedder(), folders)
+    name = crisis_classifier.classifier_file(FakeEmbedder())
+    assert all((folder / name).exists() for folder in folders)
+    assert not list(tmp_path.rglob("*.partial*"))  # written whole, then renamed
+    monkeypatch.setattr(crisis_classifier.CrisisClassifier, "fit", classmethod(lambda *_: pytest.fail("refitted")))
+    (folders[0] / name).unlink()
+    reused = crisis_classifier.load_or_fit(FakeEmbedder(), folders)  # from the second folder
+    texts = ["jeg vil ikke leve mere", "hej"]
+    vectors = FakeEmbedder().queries(texts)
+    np.testing.assert_allclose(reused.probabilities(texts, vectors), fitted.probabilities(texts, vectors), atol=1e-6)
+
+
+def test_a_change_in_the_training_data_means_a_new_classifier(tmp_path):
+    data, dev = tmp_path / "data", tmp_path / "dev"
+    data.mkdir()
+    dev.mkdir()
+    for language in crisis_classifier.LANGUAGES:
+        (data / f"{language}.yml").write_text(
+            'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hej\n', encoding="utf-8")
+        (dev / f"{language}.yml").write_text(
+            f"language: {language}\ncrisis:\n  - a\nnot_crisis:\n  - b\n", encoding="utf-8")
+    before = crisis_classifier.inputs_digest("e5", data, dev)
+    assert crisis_classifier.inputs_digest("e5", data, dev) == before
+    assert crisis_classifier.inputs_digest("other-model", data, dev) != before
+    (dev / "so.yml").write_text("language: so\ncrisis:\n  - a\n  - c\nnot_crisis:\n  - b\n", encoding="utf-8")
+    assert crisis_classifier.inputs_digest("e5", data, dev) != before
