@@ -132,7 +132,7 @@ def calibrate(model: str = typer.Option(None, help="reuse this calibration model
         status.stop()
     for language, fitted in document["validation"].items():
         console.print(f"{language}: threshold {fitted['threshold']:.2f} "
-                      f"(validation macro-F1 {fitted['validation_macro_f1']:.3f}, n={fitted['n']})"),
+                      f"(validation macro-F1 {fitted['validation_macro_f1']:.3f}, n={fitted['n']})")
     console.print(f"Wrote {THRESHOLDS_FILE}")
 
 

@@ -95,7 +95,10 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         # Free text, for the model to read: the crisis classifier reads it first, for the crises the
         # rules miss. An answer the bot asked for ("2", a button, STOP, a place) is taken as that answer,
         # and a counsellor reads every message of a hand-off (the rules still answer a crisis there).
-        crisis = await run_in_threadpool(services.crisis_screen.classifier_match, text)
+        try:
+            crisis = await run_in_threadpool(services.crisis_screen.classifier_match, text)
+        except Exception:  # noqa: BLE001 - the rules have screened it; the message must still be kept
+            log.exception("crisis classifier failed; the rules alone screened this message")
         if crisis:
             forced = "crisis"
 

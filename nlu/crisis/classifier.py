@@ -11,8 +11,8 @@ It replaced DIET's `crisis` intent as the second net, measured on a development 
 tuned on (round 3 of nlu/crisis/dev: 556 crises, 321 hard negatives, rules as before that round; the
 classifier trained without that batch): rules + DIET caught 0.879 with 64 alarms on the hard
 negatives; rules + this classifier (probability ≥ BAR) caught 0.935 with 62. The bar was chosen
-there as the highest recall without more alarms than DIET raised (python -m nlu.evaluation.crisis_second_net shows
-the out-of-fold trade-off; README "Understanding").
+there as the highest recall without more alarms than DIET raised (`python -m
+nlu.evaluation.crisis_second_net` shows the out-of-fold trade-off; README "Understanding").
 
 The fitted model is cached by a hash of everything it learns from, like the Rasa model:
 `crisis-<hash>.npz` in the checkout's models folder and in the cache outside it.

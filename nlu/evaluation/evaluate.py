@@ -55,7 +55,7 @@ def understand(settings: Settings, model: Path, texts: list[str], default_langua
         matches[i] = match
     results = []
     for text, language, result, match, is_garbled in zip(texts, languages, parsed, matches, garbled, strict=True):
-        intent = "crisis" if match else FALLBACK if is_garbled else result["intent"] or FALLBACK
+        intent = "crisis" if match else (FALLBACK if is_garbled else result["intent"] or FALLBACK)
         results.append(Understanding(text, language, intent, result["confidence"], match.rule_id if match else None))
     return results
 
