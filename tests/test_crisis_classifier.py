@@ -87,3 +87,18 @@ def test_a_change_in_the_training_data_means_a_new_classifier(tmp_path):
     assert crisis_classifier.inputs_digest("other-model", data, dev) != before
     (dev / "so.yml").write_text("language: so\ncrisis:\n  - a\n  - c\nnot_crisis:\n  - b\n", encoding="utf-8")
     assert crisis_classifier.inputs_digest("e5", data, dev) != before
+
+
+def test_evaluations_reuse_the_classifiers_verdicts_for_the_same_texts(screen, monkeypatch):
+    from nlu.evaluation import evaluate
+
+    calls = []
+    original = screen.classifier_matches
+    monkeypatch.setattr(screen, "classifier_matches", lambda texts: calls.append(texts) or original(texts))
+    texts = ["jeg har skrevet breve til mine børn og lagt dem på bordet, nu er jeg færdig",
+             "jeg er så ensom om aftenen"]
+    first = evaluate._classifier_verdicts(screen, texts)
+    assert evaluate._classifier_verdicts(screen, texts) == first and len(calls) == 1
+    assert [m.rule_id if m else None for m in first] == [CLASSIFIER_ID, None]
+    evaluate._classifier_verdicts(screen, texts[:1])  # other texts: asked again
+    assert len(calls) == 2

@@ -77,9 +77,10 @@ def inputs_digest(embedding_model: str, data_dir: Path = NLU_DATA_DIR, dev_dir: 
 
 
 class CrisisClassifier:
-    def __init__(self, classifier: VectorNgramClassifier, bar: float = BAR) -> None:
+    def __init__(self, classifier: VectorNgramClassifier, bar: float = BAR, name: str | None = None) -> None:
         self.classifier = classifier
         self.bar = bar
+        self.name = name  # the cached file's name: it names the inputs, so equal names mean equal verdicts
 
     @classmethod
     def fit(cls, embed_queries) -> CrisisClassifier:
@@ -98,7 +99,7 @@ class CrisisClassifier:
 
     @classmethod
     def load(cls, path: Path) -> CrisisClassifier:
-        return cls(VectorNgramClassifier.load(path, NGRAM_WEIGHT))
+        return cls(VectorNgramClassifier.load(path, NGRAM_WEIGHT), name=Path(path).name)
 
 
 _lock = threading.Lock()
@@ -121,6 +122,7 @@ def load_or_fit(embedder, folders: list[Path]) -> CrisisClassifier:
                     log.warning("crisis classifier %s unreadable (%s): fitting it again", name, exc)
         log.info("fitting the crisis classifier %s", name)
         classifier = CrisisClassifier.fit(embedder.queries)
+        classifier.name = name
         for folder in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
             partial = Path(folder) / f".{name}.partial.npz"

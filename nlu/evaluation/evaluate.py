@@ -51,13 +51,29 @@ def understand(settings: Settings, model: Path, texts: list[str], default_langua
     matches = [screen.rules_match(text) for text in texts]
     garbled = [match is None and gibberish.is_gibberish(text) for text, match in zip(texts, matches, strict=True)]
     free = [i for i, text in enumerate(texts) if matches[i] is None and not garbled[i]]
-    for i, match in zip(free, screen.classifier_matches([texts[i] for i in free]), strict=True):
+    for i, match in zip(free, _classifier_verdicts(screen, [texts[i] for i in free]), strict=True):
         matches[i] = match
     results = []
     for text, language, result, match, is_garbled in zip(texts, languages, parsed, matches, garbled, strict=True):
         intent = "crisis" if match else (FALLBACK if is_garbled else result["intent"] or FALLBACK)
         results.append(Understanding(text, language, intent, result["confidence"], match.rule_id if match else None))
     return results
+
+
+_verdicts: dict[tuple[str, tuple[str, ...]], list] = {}
+
+
+def _classifier_verdicts(screen: CrisisScreen, texts: list[str]) -> list:
+    """The crisis classifier's verdicts, kept for the last set of texts: every candidate of a retraining
+    job is evaluated on the same held-out texts, and the screen does not depend on the dialogue model."""
+    name = getattr(screen.classifier, "name", None)
+    if name is None:
+        return screen.classifier_matches(texts)
+    key = (name, tuple(texts))
+    if key not in _verdicts:
+        _verdicts.clear()
+        _verdicts[key] = screen.classifier_matches(texts)
+    return _verdicts[key]
 
 
 def evaluate(settings: Settings, model: Path, languages: tuple[str, ...] = EVALUATED_LANGUAGES) -> dict:
