@@ -68,7 +68,7 @@ def train(force: bool = typer.Option(False, help="train even if a cached model m
 
 def _ensure_crisis_classifier() -> None:
     from knowledge.embeddings import EmbeddingModelError, shared_embedder
-    from nlu.crisis.classifier import classifier_file, load_or_fit
+    from nlu.crisis.classifier import load_or_fit
 
     settings = get_settings()
     try:
@@ -76,15 +76,17 @@ def _ensure_crisis_classifier() -> None:
     except EmbeddingModelError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    folders = [settings.models_dir, settings.model_cache_dir]
-    name = classifier_file(embedder)
-    if any((Path(folder) / name).exists() for folder in folders):
-        console.print(f"Crisis classifier up to date: {name}")
-        return
-    started = time.perf_counter()
-    with console.status("Fitting the crisis classifier (every training and development message is embedded)…"):
-        load_or_fit(embedder, folders)
-    console.print(f"[green]Fitted[/green] {name} in {time.perf_counter() - started:.0f} s")
+    status = console.status("Fitting the crisis classifier (every training and development message is embedded)…")
+    fitting: list[float] = []  # when fitting started, if it had to
+    try:
+        classifier = load_or_fit(embedder, [settings.models_dir, settings.model_cache_dir],
+                                 on_fit=lambda: (fitting.append(time.perf_counter()), status.start()))
+    finally:
+        status.stop()
+    if fitting:
+        console.print(f"[green]Fitted[/green] {classifier.name} in {time.perf_counter() - fitting[0]:.0f} s")
+    else:
+        console.print(f"Crisis classifier up to date: {classifier.name}")
 
 
 @app.command()

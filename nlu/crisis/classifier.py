@@ -109,9 +109,10 @@ def classifier_file(embedder) -> str:
     return f"crisis-{inputs_digest(embedder.name)}.npz"
 
 
-def load_or_fit(embedder, folders: list[Path]) -> CrisisClassifier:
+def load_or_fit(embedder, folders: list[Path], on_fit=None) -> CrisisClassifier:
     """The classifier for the current training data and embedding model: from the first folder that
-    has it, else fitted (about a minute: every message is embedded) and saved into every folder."""
+    has it, else fitted (about a minute: every message is embedded) and saved into every folder.
+    `on_fit()` is called just before fitting, e.g. to tell a waiting person why."""
     name = classifier_file(embedder)
     with _lock:
         for folder in folders:
@@ -121,6 +122,8 @@ def load_or_fit(embedder, folders: list[Path]) -> CrisisClassifier:
                 except (OSError, KeyError, ValueError) as exc:
                     log.warning("crisis classifier %s unreadable (%s): fitting it again", name, exc)
         log.info("fitting the crisis classifier %s", name)
+        if on_fit is not None:
+            on_fit()
         classifier = CrisisClassifier.fit(embedder.queries)
         classifier.name = name
         for folder in folders:
