@@ -42,6 +42,42 @@ def test_sorrow_tiredness_and_hyperbole_are_not_crises(screen, text):
     assert screen.check(text) is None
 
 
+def test_word_salad_of_our_own_words_is_not_a_crisis(screen):
+    """Salad like the generated negatives the classifier learns from, but not the same strings (other seeds)."""
+    from nlu.nonsense import word_salad
+
+    vocabularies = _salad_vocabularies()
+    raised = {}
+    for language in ("da", "ar", "so", "tr", "fa"):
+        salad = word_salad(vocabularies[language], 40, seed=f"test-{language}")
+        raised[language] = [text for text, match in zip(salad, screen.classifier_matches(salad), strict=True) if match]
+    assert all(len(texts) <= 2 for texts in raised.values()), raised
+
+
+def test_salad_is_made_of_ordinary_words_only():
+    vocabularies = _salad_vocabularies()
+    assert {"selvmord", "dø", "kniv", "piller"}.isdisjoint(vocabularies["da"])
+    assert {"intihar", "olmek"}.isdisjoint(vocabularies["tr"])
+    assert {"gruppe", "kommune", "hjælp"} <= vocabularies["da"]
+    texts, crisis, languages, _ = crisis_classifier.training_messages()
+    generated = [text for text, language in zip(texts, languages, strict=True) if language == "generated"]
+    assert len(generated) >= crisis_classifier.SALAD_PER_LANGUAGE * 5
+    assert not crisis[languages == "generated"].any()
+
+
+def _salad_vocabularies():
+    import yaml
+
+    from nlu.training_data import read_nlu_yaml
+
+    languages = crisis_classifier.LANGUAGES
+    examples = {language: read_nlu_yaml(crisis_classifier.NLU_DATA_DIR / f"{language}.yml", language)
+                for language in languages}
+    developed = {language: yaml.safe_load((crisis_classifier.DEV_DIR / f"{language}.yml").read_text(encoding="utf-8"))
+                 for language in languages}
+    return crisis_classifier.salad_vocabularies(examples, developed)
+
+
 def test_the_rules_decide_first_and_short_text_is_left_to_them(screen, monkeypatch):
     assert screen.check("jeg vil tage mit eget liv i aften").rule_id.startswith("da-")
     assert screen.check("vil dø").rule_id.startswith("da-")  # two words: the rules read it

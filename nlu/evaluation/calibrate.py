@@ -18,7 +18,6 @@ being fitted do not depend on the ones fitted last time.
 
 import hashlib
 import json
-import random
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from nlu.evaluation.datasets import Example, training_examples, write_nlu_yaml
 from nlu.gibberish import default_detector
 from nlu.intent_decision import CRISIS_INTENT, THRESHOLDS_ENV
 from nlu.language import default_identifier
+from nlu.nonsense import random_letters
 
 THRESHOLDS_FILE = PIPELINE_COMPONENTS / "thresholds.json"
 FALLBACK = "nlu_fallback"
@@ -53,19 +53,6 @@ OUT_OF_SCOPE = "out_of_scope"
 def is_validation(example: Example) -> bool:
     digest = hashlib.sha256(f"{example.language}:{example.text}".encode()).digest()
     return digest[0] % VALIDATION_SHARE == 0
-
-
-def generated_nonsense(count: int, seed: int = 7) -> list[str]:
-    """Random strings in the scripts citizens use (not the nonsense test set, which stays unseen)."""
-    alphabets = ["abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyzæøå", "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
-                 "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهی", "abcçdefgğhıijklmnoöprsştuüvyz"]
-    rng = random.Random(seed)
-    texts = []
-    for _ in range(count):
-        alphabet = rng.choice(alphabets)
-        words = [("".join(rng.choice(alphabet) for _ in range(rng.randint(2, 8)))) for _ in range(rng.randint(1, 4))]
-        texts.append(" ".join(words))
-    return texts
 
 
 def predictions(ranked: list[tuple[str, float]], threshold: float) -> list[str]:
@@ -112,7 +99,7 @@ def calibrate(settings: Settings, on_start=None, model_path: Path | None = None)
     identifier = default_identifier()
     # Gibberish the app's gate stops never reaches the model's thresholds: fit them on what gets through.
     gate = default_detector()
-    nonsense = [text for text in generated_nonsense(NONSENSE_PER_LANGUAGE * len(SUPPORTED_LANGUAGES))
+    nonsense = [text for text in random_letters(NONSENSE_PER_LANGUAGE * len(SUPPORTED_LANGUAGES))
                 if not gate.is_gibberish(text)]
     items = [(e.text, e.intent) for e in validation] + [(text, FALLBACK) for text in nonsense]
     languages = [identifier.identify(text).language or settings.default_language for text, _ in items]
