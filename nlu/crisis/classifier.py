@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 NLU_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEV_DIR = Path(__file__).resolve().parent / "dev"
+NONSENSE_SOURCE = Path(__file__).resolve().parents[1] / "nonsense.py"
 LANGUAGES = ("da", "ar", "so", "tr", "fa", "en")
 BAR = 0.55
 C = 16.0
@@ -129,6 +130,7 @@ def salad_vocabularies(examples: dict[str, list], developed: dict[str, dict]) ->
 def inputs_digest(embedding_model: str, data_dir: Path = NLU_DATA_DIR, dev_dir: Path = DEV_DIR) -> str:
     settings = f"{FILE_FORMAT}|{C}|{NGRAM_WEIGHT}|{SALAD_PER_LANGUAGE}|{RANDOM_LETTERS}|{embedding_model}"
     digest = hashlib.sha256(settings.encode())
+    digest.update(NONSENSE_SOURCE.read_bytes())  # the generated negatives are made by this code
     for language in LANGUAGES:
         for path in (data_dir / f"{language}.yml", dev_dir / f"{language}.yml"):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
