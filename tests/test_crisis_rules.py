@@ -71,3 +71,18 @@ def test_rules_alone_catch_every_development_crisis_and_no_hard_negative(languag
     false_alarms = [f"{rules.check(text).rule_id}: {text}" for text in data["not_crisis"] if rules.check(text)]
     assert not missed, f"{len(missed)} missed: {missed}"
     assert not false_alarms, f"{len(false_alarms)} false alarms: {false_alarms}"
+
+
+@pytest.mark.parametrize("text", [
+    "ابني يستخدم الهاتف كثير",  # يستخدم (uses) ends in دم (blood)
+    "عدم الاهتمام كثير عند ابني",  # عدم (lack)
+    "دموعي كثير هالايام",  # دموع (tears)
+    "we walk on Tuesdays in odd weeks",  # "odd" is not "OD'd"
+])
+def test_a_crisis_word_inside_an_everyday_word_does_not_fire(text):
+    assert default_rules().check(text) is None
+
+
+@pytest.mark.parametrize("text", ["الدم كثير ما بوقف", "ودمه عم يسيل", "I OD'd on my pills"])
+def test_the_crisis_word_on_its_own_still_fires(text):
+    assert default_rules().check(text) is not None
