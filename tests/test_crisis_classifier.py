@@ -66,16 +66,7 @@ def test_salad_is_made_of_ordinary_words_only():
 
 
 def _salad_vocabularies():
-    import yaml
-
-    from nlu.training_data import read_nlu_yaml
-
-    languages = crisis_classifier.LANGUAGES
-    examples = {language: read_nlu_yaml(crisis_classifier.NLU_DATA_DIR / f"{language}.yml", language)
-                for language in languages}
-    developed = {language: yaml.safe_load((crisis_classifier.DEV_DIR / f"{language}.yml").read_text(encoding="utf-8"))
-                 for language in languages}
-    return crisis_classifier.salad_vocabularies(examples, developed)
+    return crisis_classifier.salad_vocabularies(*crisis_classifier.read_inputs())
 
 
 def test_the_rules_decide_first_and_short_text_is_left_to_them(screen, monkeypatch):

@@ -77,9 +77,7 @@ def training_messages(data_dir: Path = NLU_DATA_DIR, dev_dir: Path = DEV_DIR
             languages.append(language)
             development.append(from_development)
 
-    examples = {language: read_nlu_yaml(data_dir / f"{language}.yml", language) for language in LANGUAGES}
-    developed = {language: yaml.safe_load((dev_dir / f"{language}.yml").read_text(encoding="utf-8"))
-                 for language in LANGUAGES}
+    examples, developed = read_inputs(data_dir, dev_dir)
     for language in LANGUAGES:
         for text in developed[language]["crisis"]:
             add(text, True, language, True)
@@ -90,6 +88,14 @@ def training_messages(data_dir: Path = NLU_DATA_DIR, dev_dir: Path = DEV_DIR
     for text in generated_negatives(examples, developed):
         add(text, False, "generated", False)
     return texts, np.array(crisis), np.array(languages), np.array(development)
+
+
+def read_inputs(data_dir: Path = NLU_DATA_DIR, dev_dir: Path = DEV_DIR) -> tuple[dict[str, list], dict[str, dict]]:
+    """Per language, the NLU training examples and the crisis development set ({"crisis", "not_crisis"})."""
+    examples = {language: read_nlu_yaml(data_dir / f"{language}.yml", language) for language in LANGUAGES}
+    developed = {language: yaml.safe_load((dev_dir / f"{language}.yml").read_text(encoding="utf-8"))
+                 for language in LANGUAGES}
+    return examples, developed
 
 
 def generated_negatives(examples: dict[str, list], developed: dict[str, dict]) -> list[str]:

@@ -28,6 +28,11 @@ CLASSIFIER_MATCH = CrisisMatch(CLASSIFIER_ID, "classifier")
 MIN_WORDS = 3
 
 
+def long_enough(text: str) -> bool:
+    """Whether the classifier reads a text at all (shorter ones are left to the rules)."""
+    return len(text.split()) >= MIN_WORDS
+
+
 class CrisisScreen:
     def __init__(self, rules: CrisisRules, classifier: CrisisClassifier | None = None,
                  embed_queries: Callable[[list[str]], np.ndarray] | None = None) -> None:
@@ -44,7 +49,7 @@ class CrisisScreen:
     def classifier_matches(self, texts: list[str]) -> list[CrisisMatch | None]:
         """The classifier's verdict per text (one batch through the embedding model)."""
         found: list[CrisisMatch | None] = [None] * len(texts)
-        worded = [i for i, text in enumerate(texts) if len(text.split()) >= MIN_WORDS]
+        worded = [i for i, text in enumerate(texts) if long_enough(text)]
         if self.classifier is None or not worded:
             return found
         vectors = self.embed_queries([texts[i] for i in worded])

@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.settings import get_settings
 from knowledge.text_classifier import Rows, VectorNgramClassifier
 from nlu.crisis.classifier import BAR, DEV_DIR, LANGUAGES, training_messages
-from nlu.crisis.screen import MIN_WORDS
+from nlu.crisis.screen import long_enough
 
 # Nonsense a helper wrote for development (keyboard mashing, word salad, lorem ipsum): no crisis in it.
 NONSENSE_FILE = DEV_DIR / "nonsense.txt"
@@ -53,6 +53,7 @@ def main() -> None:
     vectors = embedder.queries(texts)
     nonsense = [line.strip() for line in NONSENSE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     nonsense_vectors = embedder.queries(nonsense)
+    read = np.array([long_enough(text) for text in nonsense])  # what the screen would pass to the classifier
     strata = np.array([f"{language}/{label}" for language, label in zip(languages, crisis, strict=True)])
     console = Console()
     for ngram_weight, c in ((0.0, 4.0), (1.0, 4.0), (1.0, 16.0)):
@@ -71,8 +72,7 @@ def main() -> None:
                 recall = np.mean(probabilities[mine & crisis] >= bar)
                 alarms = np.mean(probabilities[mine & ~crisis] >= bar)
                 cells.append(f"{recall:.2f} / {alarms:.0%}")
-            worded = np.array([len(text.split()) >= MIN_WORDS for text in nonsense])
-            cells.append(f"{np.sum(worded & (nonsense_probabilities >= bar))}/{len(nonsense)}")
+            cells.append(f"{np.sum(read & (nonsense_probabilities >= bar))}/{len(nonsense)}")
             table.add_row(f"{bar:.2f}", *cells)
         console.print(table)
 
