@@ -151,8 +151,11 @@ def run() -> None:
         model_path = startup_model(store, model.path)
     if model_path != model.path:
         console.print(f"Starting the active model {model_path.name} (promoted in the admin console)")
-    # SIGTERM (e.g. from a process manager) stops the stack the same way Ctrl-C does.
+    # SIGTERM (e.g. from a process manager) stops the stack the same way Ctrl-C does. Ctrl-C itself is
+    # armed explicitly: a shell that starts us in the background (`make run &`, a CI script) hands SIGINT
+    # over ignored, and Python then never raises KeyboardInterrupt (uvicorn arms both signals the same way).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = None
     try:
         with console.status("Starting the dialogue engine and the app (Rasa needs ~1 min)…"):

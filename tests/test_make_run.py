@@ -37,8 +37,10 @@ def test_run_starts_rasa_and_app_prints_urls_and_leaves_no_orphans_on_ctrl_c(tmp
     env = dict(os.environ, BROBYGGER_PORT=str(port), BROBYGGER_RASA_PORT=str(rasa_port),
                BROBYGGER_VAR_DIR=str(tmp_path / "var"))
     env.pop("BROBYGGER_RASA_TOKEN", None)
+    # Started with SIGINT ignored, as a shell starts a background job (`make run &`, a CI script): Ctrl-C must
+    # still stop it. (Without arming it, the test passed from a terminal and hung when run in the background.)
     proc = subprocess.Popen([BROBYGGER, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         output = read_until(proc, "Stop with Ctrl-C", timeout_s=300)
         assert f"http://127.0.0.1:{port}/docs" in output
