@@ -6,9 +6,12 @@ even when the dialogue engine is down; DIET's own `crisis` guess no longer decid
 The rules read every message. The classifier reads free text of at least MIN_WORDS words: an answer
 the bot asked for (a button, "1", a keyword such as STOP, a place name) is taken as that answer
 (bot/turns/pipeline.py), and one- or two-word messages ("hej", "ok tak", "vil dø") are left to the
-rules — in the round-3 development messages, written by people who had not seen the rules, the rules
-of the time missed none of the 21 crises that short, and skipping them spares greetings and thanks an
-e5 forward pass (~25–40 ms on this 2-core machine).
+rules, and skipping them spares greetings and thanks an e5 forward pass (~25–40 ms on this 2-core
+machine). Measured on round 5 of the development messages before they trained anything: of 33 crises
+of one or two words the rules of the time caught 16, and reading them too would have caught 4 more;
+but out of fold the classifier raises an alarm on 7 of 748 ordinary two-word messages, among them
+"ma rabo" (no), "i caawi" (help me) and "زنده باشی" (thanks): replies too common to answer with
+emergency numbers. Short crises are the rules' to catch.
 """
 
 from __future__ import annotations
