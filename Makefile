@@ -31,7 +31,7 @@ for c in python$(1) $$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)
 done; exit 1
 endef
 
-.PHONY: help setup run test bench lint locales model index browser clean
+.PHONY: help venvs setup run test bench lint locales model index browser clean
 help:
 	@echo "make run    start Brobygger (sets up, trains if needed)"
 	@echo "make test   run the whole test suite (sets up if needed)"
@@ -67,7 +67,11 @@ browser:
 locales: $(APP_STAMP)
 	@out=$$($(APP_VENV)/bin/pybabel compile -d bot/locales -D messages 2>&1) || { echo "$$out"; exit 1; }
 
-setup: $(APP_STAMP) $(RASA_STAMP) locales
+# The two environments are independent and mostly wait on pip and the disk: create them side by side.
+venvs:
+	@$(MAKE) --no-print-directory -j2 $(APP_STAMP) $(RASA_STAMP)
+
+setup: venvs locales
 
 model: setup
 	@$(APP_VENV)/bin/brobygger train
