@@ -21,7 +21,7 @@ def screen():
     # Goodbyes and settled affairs: no rule names them, the classifier reads them as a crisis.
     "jeg har skrevet breve til mine børn og lagt dem på bordet, nu er jeg færdig",
     "waxaan qoray warqad aan uga sagootinayo qoyskayga, caawa ayaan dhamaynayaa",
-    "herkese mektup yazdım, eşyalarımı dağıttım, artık hazırım",
+    "anneme son mesajımı yazdım, her şeyi ayarladım, bu gece gidiyorum",
     "نامه‌هامو نوشتم و وسایلمو بخشیدم، دیگه آماده‌ام",
 ])
 def test_the_classifier_catches_goodbyes_no_rule_knows(screen, text):

@@ -92,6 +92,7 @@ def test_the_crisis_word_on_its_own_still_fires(text):
 @pytest.mark.parametrize("text", [
     "neefta ayaa i haysa, waxaan maqlay koox hees ah oo sambabada loogu talagalay",  # I have asthma: the lung choir
     "ramazan bitti artik, hoscakalin",  # Ramadan is over, goodbye
+    "borcumu ödedim, artık rahatım",  # I paid my debt, now I am relieved
     "min computer er død igen, er der IT-hjælp for seniorer?",
 ])
 def test_a_chronic_condition_or_an_everyday_ending_is_not_a_crisis(text):
@@ -100,6 +101,8 @@ def test_a_chronic_condition_or_an_everyday_ending_is_not_a_crisis(text):
 
 @pytest.mark.parametrize("text", [
     "neeftu way i qabatay hadda",  # the breath seized me now
+    "herkese mektup yazdım, eşyalarımı dağıttım, artık hazırım",  # once only the classifier knew it
+    "çocuklarıma birer mektup bıraktım, artık hiçbir şeyin anlamı yok",
     "er låst inde",  # locked in, two words: only the rules read it
     "eks står udenfor",
     "astma anfald hjelp",
