@@ -199,7 +199,7 @@ def test_parse_reports_places_numbers_and_the_crisis_rule(live, admin_token):
     crisis = live.http.post("/api/nlu/parse", json={"text": "jeg vil ikke leve mere"}, headers=headers).json()
     assert crisis["crisis"] is True and crisis["crisis_rule"].startswith("da-")
     # A goodbye no rule knows: the crisis classifier, the second net, decides; DIET's guess never does.
-    goodbye = "herkese mektup yazdım, eşyalarımı dağıttım, artık hazırım"
+    goodbye = "anneme son mesajımı yazdım, her şeyi ayarladım, bu gece gidiyorum"
     farewell = live.http.post("/api/nlu/parse", json={"text": goodbye}, headers=headers).json()
     assert farewell["crisis"] is True and farewell["crisis_rule"] == "crisis-classifier"
     assert "crisis" not in [r["name"] for r in farewell["intent_ranking"]]
