@@ -1,5 +1,6 @@
 """`brobygger run` (what `make run` calls) starts both processes, serves, and stops cleanly on Ctrl-C."""
 
+import contextlib
 import os
 import selectors
 import signal
@@ -62,5 +63,11 @@ def test_run_starts_rasa_and_app_prints_urls_and_leaves_no_orphans_on_ctrl_c(tmp
         gone, alive = psutil.wait_procs(children, timeout=30)
         assert not alive, f"orphans left: {alive}"
     finally:
+        # A failed run must not leave the app and Rasa behind: they run in sessions of their own, so
+        # killing `brobygger run` alone would orphan them.
         if proc.poll() is None:
+            leftovers = psutil.Process(proc.pid).children(recursive=True)
             proc.kill()
+            for child in leftovers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
