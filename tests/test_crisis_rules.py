@@ -74,38 +74,32 @@ def test_rules_alone_catch_every_development_crisis_and_no_hard_negative(languag
 
 
 @pytest.mark.parametrize("text", [
+    # a crisis word inside an everyday word
     "ابني يستخدم الهاتف كثير",  # يستخدم (uses) ends in دم (blood)
     "عدم الاهتمام كثير عند ابني",  # عدم (lack)
     "دموعي كثير هالايام",  # دموع (tears)
     "we walk on Tuesdays in odd weeks",  # "odd" is not "OD'd"
     "günlük hayatta yardım eden bir gönüllü",  # günlük hayatta (daily life) is not "gun ... haya" (Somali)
-])
-def test_a_crisis_word_inside_an_everyday_word_does_not_fire(text):
-    assert default_rules().check(text) is None
-
-
-@pytest.mark.parametrize("text", ["الدم كثير ما بوقف", "ودمه عم يسيل", "I OD'd on my pills"])
-def test_the_crisis_word_on_its_own_still_fires(text):
-    assert default_rules().check(text) is not None
-
-
-@pytest.mark.parametrize("text", [
+    # a chronic condition, an everyday ending
     "neefta ayaa i haysa, waxaan maqlay koox hees ah oo sambabada loogu talagalay",  # I have asthma: the lung choir
     "ramazan bitti artik, hoscakalin",  # Ramadan is over, goodbye
     "borcumu ödedim, artık rahatım",  # I paid my debt, now I am relieved
     "min computer er død igen, er der IT-hjælp for seniorer?",
 ])
-def test_a_chronic_condition_or_an_everyday_ending_is_not_a_crisis(text):
+def test_everyday_text_with_crisis_words_does_not_fire(text):
     assert default_rules().check(text) is None
 
 
 @pytest.mark.parametrize("text", [
+    # the crisis word on its own
+    "الدم كثير ما بوقف", "ودمه عم يسيل", "I OD'd on my pills",
+    # acute, short, or once known only to the classifier
     "neeftu way i qabatay hadda",  # the breath seized me now
-    "herkese mektup yazdım, eşyalarımı dağıttım, artık hazırım",  # once only the classifier knew it
+    "herkese mektup yazdım, eşyalarımı dağıttım, artık hazırım",
     "çocuklarıma birer mektup bıraktım, artık hiçbir şeyin anlamı yok",
     "er låst inde",  # locked in, two words: only the rules read it
     "eks står udenfor",
     "astma anfald hjelp",
 ])
-def test_short_and_acute_messages_fire(text):
+def test_these_crises_fire(text):
     assert default_rules().check(text) is not None
