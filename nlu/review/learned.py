@@ -9,7 +9,7 @@ sorted by intent and text, so a diff shows exactly what was labelled.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -49,6 +49,27 @@ class Refusal:
     reason: str
 
 
+@dataclass
+class _Known:
+    examples: dict[str, tuple[str, str, bool, str]] = field(default_factory=dict)  # (source, file, held out, intent)
+    held_out_sets: dict[str, str] = field(default_factory=dict)  # key -> "crisis" / "nonsense"
+
+    def reason(self, text: str, intent: str) -> str | None:
+        wanted = key(text)
+        if not wanted:
+            return "the text is empty"
+        if wanted in self.examples:
+            name, filename, held_out, known_intent = self.examples[wanted]
+            if held_out:
+                return f"it is in {name} ({filename}); test messages are never trained on"
+            if known_intent == intent:
+                return f"already in {name} as {intent}"
+            return f"conflicts with {name}, where it is {known_intent}"
+        if wanted in self.held_out_sets:
+            return f"it is in the held-out {self.held_out_sets[wanted]} test set; test messages are never trained on"
+        return None
+
+
 class LearnedData:
     def __init__(self, directory: Path, train_dir: Path = TRAIN_DIR, test_dir: Path = TEST_DIR / "nlu") -> None:
         self.directory, self.train_dir, self.test_dir = Path(directory), Path(train_dir), Path(test_dir)
@@ -60,39 +81,13 @@ class LearnedData:
         path = self.path(language)
         return read_nlu_yaml(path, language) if path.exists() else []
 
-    def check(self, text: str, intent: str, language: str) -> str | None:
-        """Why this example may not be added, or None."""
-        wanted = key(text)
-        if not wanted:
-            return "the text is empty"
-        sources = [("the training data", self.train_dir / f"{language}.yml", False),
-                   ("the labelled examples", self.path(language), False),
-                   ("the held-out test set", self.test_dir / f"{language}.yml", True)]
-        for name, path, held_out in sources:
-            if not path.exists():
-                continue
-            for example in read_nlu_yaml(path, language):
-                if key(example.text) != wanted:
-                    continue
-                if held_out:
-                    return f"it is in {name} ({path.name}); test messages are never trained on"
-                if example.intent == intent:
-                    return f"already in {name} as {intent}"
-                return f"conflicts with {name}, where it is {example.intent}"
-        # The crisis and nonsense test sets measure the crisis intent and the fallback: a crisis test
-        # message labelled `crisis`, or a nonsense string labelled `out_of_scope`, would leak them too.
-        crisis, calm = crisis_set(language) if language in EVALUATED_LANGUAGES else ([], [])
-        for name, texts in (("crisis", crisis + calm), ("nonsense", nonsense_messages())):
-            if any(key(held_out) == wanted for held_out in texts):
-                return f"it is in the held-out {name} test set; test messages are never trained on"
-        return None
-
     def add(self, language: str, examples: list[tuple[str, str]]) -> list[Refusal]:
         """Add (text, intent) pairs; returns those refused. Nothing is written when all are refused."""
+        known = self._known(language)  # read once per batch: an administrator labels hundreds at a time
         refused, accepted, seen = [], [], {}
         for text, intent in examples:
             text = one_line(text)
-            reason = self.check(text, intent, language)
+            reason = known.reason(text, intent)
             if reason is None and key(text) in seen and seen[key(text)] != intent:
                 reason = f"labelled {seen[key(text)]} in the same batch"
             if reason is None and key(text) in seen:
@@ -105,6 +100,24 @@ class LearnedData:
         if accepted:
             self._write(language, self.examples(language) + accepted)
         return refused
+
+    def _known(self, language: str) -> "_Known":
+        """Every text the model learns from or is tested on in this language, by matching key; the first
+        source that has a key wins, in the order the reasons are checked."""
+        known = _Known()
+        for name, path, held_out in (("the training data", self.train_dir / f"{language}.yml", False),
+                                     ("the labelled examples", self.path(language), False),
+                                     ("the held-out test set", self.test_dir / f"{language}.yml", True)):
+            if path.exists():
+                for example in read_nlu_yaml(path, language):
+                    known.examples.setdefault(key(example.text), (name, path.name, held_out, example.intent))
+        # The crisis and nonsense test sets measure the crisis intent and the fallback: a crisis test
+        # message labelled `crisis`, or a nonsense string labelled `out_of_scope`, would leak them too.
+        crisis, calm = crisis_set(language) if language in EVALUATED_LANGUAGES else ([], [])
+        for name, texts in (("crisis", crisis + calm), ("nonsense", nonsense_messages())):
+            for held_out in texts:
+                known.held_out_sets.setdefault(key(held_out), name)
+        return known
 
     def _write(self, language: str, examples: list[Example]) -> None:
         by_intent: dict[str, list[str]] = {}
