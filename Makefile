@@ -76,8 +76,8 @@ setup: venvs locales
 model: setup
 	@$(APP_VENV)/bin/brobygger train
 
-# The search index (embeddings of every offer in six languages, ~3 min from scratch); rebuilt only
-# when the catalogue or the embedding model changed.
+# The search index (embeddings of every offer in six languages, ~1 min from scratch, ~10 s when this
+# machine has embedded the texts before); rebuilt only when the catalogue or the embedding model changed.
 index: setup
 	@HF_HUB_OFFLINE=1 $(APP_VENV)/bin/brobygger index build
 

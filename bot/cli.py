@@ -67,12 +67,12 @@ def train(force: bool = typer.Option(False, help="train even if a cached model m
 
 
 def _ensure_crisis_classifier() -> None:
-    from knowledge.embeddings import EmbeddingModelError, shared_embedder
+    from knowledge.embeddings import EmbeddingModelError, embedder_for
     from nlu.crisis.classifier import load_or_fit
 
     settings = get_settings()
     try:
-        embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+        embedder = embedder_for(settings)
     except EmbeddingModelError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

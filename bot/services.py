@@ -8,7 +8,7 @@ from bot.i18n.render import Renderer
 from bot.settings import Settings
 from bot.store.db import Store
 from knowledge.catalogue import Catalogue, load_catalogue
-from knowledge.embeddings import Embedder, shared_embedder
+from knowledge.embeddings import Embedder, embedder_for
 from knowledge.places import Gazetteer, gazetteer
 from knowledge.search import OfferSearch, search_for
 from nlu.crisis.screen import CrisisScreen, screen_for
@@ -38,7 +38,7 @@ class Services:
     @property
     def embedder(self) -> Embedder:
         """The e5 model alone (the review queue groups messages with it), shared with the search."""
-        return shared_embedder(self.settings.embedding_model, self.settings.embedding_models_dir)
+        return embedder_for(self.settings)
 
 
 def build_services(settings: Settings) -> Services:

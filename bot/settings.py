@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         "once), a local folder, or a model name already in the Hugging Face cache (never downloaded)",
     )
     embedding_dir: Path | None = Field(default=None, description="converted embedding models (default var/models)")
+    embedding_cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "brobygger" / "embeddings",
+        description="passage vectors of catalogue texts kept between index builds, by model and text hash "
+        "(never a citizen's message)")
     index_dir: Path | None = Field(default=None, description="faiss search index and manifest (default var/index)")
     search_rate_limit: str = Field(default="60/minute", description="POST /api/offers/search per client")
 

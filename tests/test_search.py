@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 from knowledge.catalogue import Catalogue, Offer  # noqa: E402
-from knowledge.embeddings import shared_embedder  # noqa: E402
+from knowledge.embeddings import embedder_for  # noqa: E402
 from knowledge.index import (  # noqa: E402
     IndexFileError,
     build_offer_index,
@@ -115,7 +115,7 @@ class MemoEmbedder:
 @pytest.fixture(scope="module")
 def embedder():
     settings = get_settings()
-    return MemoEmbedder(shared_embedder(settings.embedding_model, settings.embedding_models_dir))
+    return MemoEmbedder(embedder_for(settings))
 
 
 @pytest.fixture(scope="module")

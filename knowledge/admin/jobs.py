@@ -67,6 +67,10 @@ class TakingTurns:
         self.name = embedder.name
         self.dimension = embedder.dimension
 
+    @property
+    def passages_embedded(self) -> int:
+        return self._embedder.passages_embedded
+
     def passages(self, texts: list[str], progress=None) -> np.ndarray:
         return self._sliced(lambda part: self._embedder.passages(part, progress=progress), list(texts))
 
@@ -163,14 +167,14 @@ def rebuild_search(settings, force: bool, progress, say) -> tuple:
     """(catalogue, search, whether the index was rebuilt) for the configured catalogue, model and index
     folder. Without `force` the current index is reused when it matches the catalogue and model."""
     from knowledge.catalogue import Catalogue
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
     from knowledge.index import build, load_or_build, read_manifest
     from knowledge.search.engine import OfferSearch
 
     say("reading the catalogue")
     catalogue = Catalogue.load(settings.catalogue_dir)
     say("loading the embedding model")
-    embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+    embedder = embedder_for(settings)
     directory = settings.search_index_dir
     say("embedding offer texts" if force else "checking the index against the catalogue")
     if force:

@@ -34,13 +34,13 @@ def open_search(catalogue=None, settings=None, progress=None) -> OfferSearch:
     """A search over `catalogue` (default: the settings' catalogue folder) with the settings' model and index."""
     from bot.settings import get_settings
     from knowledge.catalogue import load_catalogue
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
     from knowledge.index import load_or_build
     from knowledge.search.engine import OfferSearch
 
     settings = settings or get_settings()
     catalogue = catalogue if catalogue is not None else load_catalogue(settings.catalogue_dir)
-    embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+    embedder = embedder_for(settings)
     index = load_or_build(settings.search_index_dir, catalogue, embedder, progress=progress)
     return OfferSearch(catalogue, index, embedder)
 

@@ -38,12 +38,12 @@ def _catalogue():
 
 
 def _embedder():
-    from knowledge.embeddings import EmbeddingModelError, shared_embedder
+    from knowledge.embeddings import EmbeddingModelError, embedder_for
 
     settings = _settings()
     try:
         with console.status(f"Loading the embedding model {settings.embedding_model}…"):
-            return shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+            return embedder_for(settings)
     except EmbeddingModelError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
@@ -101,7 +101,12 @@ def index_build(
     manifest = index.manifest
     console.print(f"[green]Built[/green] {manifest['index_type']} index: {manifest['offers']} offers, "
                   f"{manifest['rows']} language versions, {manifest['dimension']}-d {manifest['model']}, "
-                  f"in {time.perf_counter() - started:.1f} s → {index.path}", soft_wrap=True)
+                  f"in {time.perf_counter() - started:.1f} s{_cached_rows(manifest)} → {index.path}", soft_wrap=True)
+
+
+def _cached_rows(manifest: dict) -> str:
+    cached = manifest["rows"] - manifest.get("embedded_rows", manifest["rows"])
+    return f" ({cached} of {manifest['rows']} from the embedding cache)" if cached else ""
 
 
 @index_app.command("show")

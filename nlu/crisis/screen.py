@@ -70,12 +70,12 @@ class CrisisScreen:
 def screen_for(settings) -> CrisisScreen:
     """Rules, then the crisis classifier (fitted once per training data and embedding model, cached like
     the Rasa model in the settings' model folders). Without the embedding model the rules screen alone."""
-    from knowledge.embeddings import EmbeddingModelError, shared_embedder
+    from knowledge.embeddings import EmbeddingModelError, embedder_for
     from nlu.crisis import default_rules
     from nlu.crisis.classifier import load_or_fit
 
     try:
-        embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+        embedder = embedder_for(settings)
         classifier = load_or_fit(embedder, [settings.models_dir, settings.model_cache_dir])
     except EmbeddingModelError as exc:
         log.error("crisis classifier unavailable, screening with the rules alone: %s", exc)

@@ -45,11 +45,11 @@ def out_of_fold(texts: list[str], labels: np.ndarray, strata: np.ndarray, vector
 
 
 def main() -> None:
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
 
     settings = get_settings()
     texts, crisis, languages, development = training_messages()
-    embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+    embedder = embedder_for(settings)
     vectors = embedder.queries(texts)
     nonsense = [line.strip() for line in NONSENSE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     nonsense_vectors = embedder.queries(nonsense)

@@ -130,13 +130,13 @@ def models_rollback() -> None:
 def review_list(language: str = typer.Option(None, help="only this language"),
                 as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
     """Open items, grouped by similarity (needs the search index's embedding model)."""
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
     from nlu.review import service
 
     with _store() as store:
         items = service.queue(store, language)
         settings = get_settings()
-        embedder = shared_embedder(settings.embedding_model, settings.embedding_models_dir)
+        embedder = embedder_for(settings)
         groups = service.clusters(items, embedder.queries) if items else []
     if as_json:
         print(json.dumps([{"language": g.language, "items": [{"id": i.id, "text": i.text, "intent": i.intent,
