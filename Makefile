@@ -86,7 +86,7 @@ run: model index
 
 test: model index $(NODE_STAMP) browser
 	@$(APP_VENV)/bin/ruff check bot nlu knowledge connectors tests
-	@$(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider
+	@$(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=15
 
 bench: model index browser
 	@$(APP_VENV)/bin/brobygger bench turn
