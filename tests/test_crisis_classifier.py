@@ -29,6 +29,17 @@ def test_the_classifier_catches_goodbyes_no_rule_knows(screen, text):
     assert screen.check(text).rule_id == CLASSIFIER_ID
 
 
+def test_the_development_crises_left_to_the_classifier_reach_a_counsellor(screen):
+    """The rules leave a few chat answers to the classifier (tests/test_crisis_rules.py says why); those of
+    three words or more must be caught by it. A bare "کمک" (help) is read by neither: the help intent."""
+    from tests.test_crisis_rules import LEFT_TO_THE_CLASSIFIER
+
+    left = [text for texts in LEFT_TO_THE_CLASSIFIER.values() for text in texts]
+    assert {text: screen.check(text) is not None for text in left if len(text.split()) >= 3} == \
+        {text: True for text in left if len(text.split()) >= 3}
+    assert screen.check("کمک") is None
+
+
 @pytest.mark.parametrize("text", [
     "jeg er træt af at ryge, hjælp mig med at stoppe",
     "min far døde sidste år og jeg savner ham",

@@ -56,6 +56,19 @@ def test_unknown_categories_and_duplicate_ids_are_refused(tmp_path):
 
 
 DEV_DIR = RULES_DIR / "dev"
+# Development crises (round 7: answers in the middle of a chat) that only the turn before shows to be
+# dangerous: every rule that caught them would also fire on ordinary messages. The rule writers left
+# them to the classifier (at most five per language) and said why; a new miss is not allowed here.
+LEFT_TO_THE_CLASSIFIER = {
+    "da": {"Jeg søger en frivillig til lektiehjælp... nej vent. Min mand kommer nu. Han sagde han gør det "
+           "færdigt i dag"},  # "gøre det færdigt" is finishing a job or homework
+    "so": {"wan idin dhaafayaa, nabad galyo",  # "I'll leave you now, goodbye" ends ordinary chats
+           "haa, labada xaashi oo dhan",  # "yes, both sheets": blister packs only after the question
+           "telefoonkii wuu iga qaaday",  # "he took my phone": a child, a thief or a colleague
+           "haa weli albaabka ayuu taagan yahay"},  # "yes, he is still at the door": a delivery too
+    "tr": {"bu gece cocuklar uyuyunca"},  # "tonight when the children sleep": an answer to "when can you talk?"
+    "fa": {"کمک"},  # "help" alone is the help intent thousands of times; too short for the classifier too
+}
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
@@ -67,9 +80,11 @@ def test_rules_alone_catch_every_development_crisis_and_no_hard_negative(languag
     assert data["language"] == language
     assert len(data["crisis"]) >= 50 and len(data["not_crisis"]) >= 50
     rules = default_rules()
-    missed = [text for text in data["crisis"] if rules.check(text) is None]
+    missed = {text for text in data["crisis"] if rules.check(text) is None}
     false_alarms = [f"{rules.check(text).rule_id}: {text}" for text in data["not_crisis"] if rules.check(text)]
-    assert not missed, f"{len(missed)} missed: {missed}"
+    left = LEFT_TO_THE_CLASSIFIER.get(language, set())
+    assert left <= set(data["crisis"]) and len(left) <= 5
+    assert missed == left, f"{len(missed - left)} missed: {sorted(missed - left)}; now caught: {sorted(left - missed)}"
     assert not false_alarms, f"{len(false_alarms)} false alarms: {false_alarms}"
 
 

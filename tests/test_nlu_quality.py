@@ -17,13 +17,13 @@ MACRO_F1 = 0.90  # the issue's bar, met in every language
 LANGUAGE_ID = 0.97  # the issue's bar, met in every language since Farsi in Latin letters is a candidate
 NONSENSE_REJECTED = 0.80
 # Regression floors BELOW the issue's bars, which are not met yet (issue 3 stays open): crisis recall
-# 1.0 and no false alarm. Measured 2026-11-24 after round 4 of the rules and the classifier's data, on
-# both held-out crisis sets (80 crises, 60 hard negatives per language): recall 0.97-1.00, 3-8 false
-# alarms (7 before round 4, when recall was 0.91-0.97). The crisis screen (rules + classifier) does not
-# depend on the dialogue model, so these only move when the rules, the classifier or their data do.
-# Raise them when the bars are reached.
+# 1.0 and no false alarm. Measured on both held-out crisis sets (80 crises, 60 hard negatives per
+# language): after round 4 of the rules and the classifier's data recall 0.97-1.00 with 3-8 false
+# alarms; after round 7 (2026-11-24) recall 0.97-1.00 with 3-7. The crisis screen (rules + classifier)
+# does not depend on the dialogue model, so these only move when the rules, the classifier or their
+# data do. Raise them when the bars are reached.
 CRISIS_RECALL = 0.95
-CRISIS_FALSE_ALARMS = 8
+CRISIS_FALSE_ALARMS = 7
 
 
 @pytest.fixture(scope="module")
