@@ -25,6 +25,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ class PassageCache:
             return {}
         found: dict[bytes, np.ndarray] = {}
         try:
-            with self._connect() as connection:
+            with closing(self._connect()) as connection:
                 for start in range(0, len(keys), _LOOKUP_CHUNK):
                     part = keys[start:start + _LOOKUP_CHUNK]
                     rows = connection.execute(
@@ -81,7 +82,6 @@ class PassageCache:
                         vector = np.frombuffer(blob, dtype=np.float32)
                         if vector.shape == (dimension,):  # anything else is damage: embed it again
                             found[bytes(key)] = vector
-            connection.close()
         except (sqlite3.Error, OSError) as exc:
             self._failed(exc)
             return {}
@@ -92,7 +92,7 @@ class PassageCache:
             return
         now = time.time()
         try:
-            with self._connect() as connection:
+            with closing(self._connect()) as connection, connection:  # closed, and committed or rolled back
                 connection.executemany(
                     "INSERT OR REPLACE INTO vectors (model, key, stored_at, vector) VALUES (?, ?, ?, ?)",
                     [(model, key, now, np.asarray(vector, dtype=np.float32).tobytes())
@@ -102,6 +102,5 @@ class PassageCache:
                     connection.execute(
                         "DELETE FROM vectors WHERE (model, key) IN (SELECT model, key FROM vectors "
                         "ORDER BY stored_at LIMIT ?)", [count - int(self.max_vectors * 0.8)])
-            connection.close()
         except (sqlite3.Error, OSError) as exc:
             self._failed(exc)
