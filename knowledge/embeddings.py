@@ -451,20 +451,10 @@ _embedders: dict[tuple[str, str, str], Embedder] = {}
 _embedders_lock = threading.Lock()
 
 
-def shared_embedder(name_or_path: str | None = None, models_dir: Path | None = None,
-                    cache_dir: Path | None = None) -> Embedder:
-    """One loaded model per (name, folder, passage cache) per process; the cache defaults to the settings'."""
-    from bot.settings import get_settings
-
-    settings = get_settings()
-    key = (name_or_path or settings.embedding_model, str(models_dir or settings.embedding_models_dir),
-           str(cache_dir or settings.embedding_cache_dir))
+def embedder_for(settings) -> Embedder:
+    """One loaded model per (model, converted-model folder, passage cache) of these settings, per process."""
+    key = (settings.embedding_model, str(settings.embedding_models_dir), str(settings.embedding_cache_dir))
     with _embedders_lock:
         if key not in _embedders:
             _embedders[key] = load_embedder(*key)
         return _embedders[key]
-
-
-def embedder_for(settings) -> Embedder:
-    """The shared embedder these settings describe (model, converted-model folder, passage cache)."""
-    return shared_embedder(settings.embedding_model, settings.embedding_models_dir, settings.embedding_cache_dir)
