@@ -78,20 +78,24 @@ def _markdown(results: dict[str, dict], meta: dict) -> str:
         "(rules first, then the crisis classifier; a hit makes the intent `crisis`, as the bot treats it). "
         "Crisis sets: tests/data/crisis/<lang>.yml and the later <lang>-<date>.yml, together.",
         "",
-        "| language | n | intent macro-F1 | accuracy | fallback | language id | crisis recall (rules only) "
-        "| crisis false alarms |",
-        "|---|---|---|---|---|---|---|---|",
+        "| language | n | intent macro-F1 | never-seen messages: n, macro-F1 | accuracy | fallback | language id "
+        "| crisis recall (rules only) | crisis false alarms |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for language, m in product["languages"].items():
         f1 = f"**{m['macro_f1']:.3f}**" if m["macro_f1"] >= F1_BAR else f"{m['macro_f1']:.3f} ✗"
         langid = f"{m['langid_accuracy']:.3f}" + ("" if m["langid_accuracy"] >= LANGID_BAR else " ✗")
         lines.append(
-            f"| {language} | {m['n']} | {f1} | {m['accuracy']:.3f} | {m['fallback_rate']:.3f} | {langid} "
+            f"| {language} | {m['n']} | {f1} | {m['n'] - m['seen_in_training']}, {m['unseen_macro_f1']:.3f} "
+            f"| {m['accuracy']:.3f} | {m['fallback_rate']:.3f} | {langid} "
             f"(n={m['langid_n']}) | {m['crisis_recall']:.2f} ({m['crisis_recall_rules_only']:.2f}) "
             f"| {len(m['crisis_false_alarms'])}/{m['crisis_n'][1]} |"
         )
     nonsense = product["nonsense"]
-    lines += ["", f"Nonsense strings sent to fallback or out_of_scope: **{nonsense['rejected_rate']:.2f}** "
+    lines += ["", "Never-seen messages: the held-out messages that are not also, word for word (case, accents and "
+              "surrounding punctuation aside), a training example; short ones such as \"hej\" or \"er du en "
+              "robot\" are written the same way by anyone.",
+              "", f"Nonsense strings sent to fallback or out_of_scope: **{nonsense['rejected_rate']:.2f}** "
               f"(n={nonsense['n']}).", ""]
     if len(variants) > 1:
         lines += ["## Pipelines compared", "", "| language | " + " | ".join(variants) + " |",
