@@ -172,6 +172,15 @@ def test_choices_of_a_suggestion_map_numbers_and_labels_to_intents(renderer):
     # "Find help for this" searches for what the citizen wrote, not for the button's words.
     assert message.choices["2"] == {"intent": "seek_support", "text": "kira"}
     assert message.choices[answer_key(renderer.text("choice_help", "tr"))] == {"intent": "help"}
+    # A sentence the model was unsure of always offers "find help for this", next to its likeliest guess.
+    unsure = renderer.render("fallback_suggest", "so", {"suggestions": ["more_results", "choose_language", "help"],
+                                                        "text": "sidoo kale waxaan rabaa inaan joojiyo sigaarka"})
+    assert unsure.quick_replies == [renderer.text("choice_more_results", "so"),
+                                    renderer.text("choice_seek_support", "so")]
+    assert unsure.choices["2"] == {"intent": "seek_support", "text": "sidoo kale waxaan rabaa inaan joojiyo sigaarka"}
+    short = renderer.render("fallback_suggest", "so",
+                            {"suggestions": ["more_results", "choose_language"], "text": "kale"})
+    assert short.choices["1"] == {"intent": "more_results"} and short.choices["2"] == {"intent": "choose_language"}
     feedback = renderer.render("feedback_ask", "so")
     assert feedback.choices["1"] == {"intent": "affirm"} and feedback.choices["2"] == {"intent": "deny"}
     assert feedback.choices["haa"] == {"intent": "affirm"}

@@ -66,6 +66,8 @@ class _SafeArgs(dict):
 
 # Intents a "did you mean …?" may offer, in the order used to fill up to two suggestions.
 SUGGESTIBLE_INTENTS = ("seek_support", "request_human", "help", "more_results", "choose_language")
+# From this many words on, an unsure read always offers "find help for this" (a sentence is most often a need).
+NEED_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -340,6 +342,10 @@ class Renderer:
         """First "not understood": the two likeliest meanings as numbered choices."""
         said = args.get("text") or ""
         suggestions = [i for i in args.get("suggestions", []) if i in SUGGESTIBLE_INTENTS]
+        if len(said.split()) >= NEED_WORDS and "seek_support" not in suggestions[:2]:
+            # A sentence the model was unsure of is most often a need in the citizen's own words: "find
+            # help for this" is then always one of the two choices, next to the model's likeliest guess.
+            suggestions = [*suggestions[:1], "seek_support"]
         for intent in SUGGESTIBLE_INTENTS:
             if len(suggestions) >= 2:
                 break
