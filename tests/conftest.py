@@ -134,6 +134,18 @@ class Live:
         return self.http.post("/api/webchat/messages", json=body)
 
 
+def tap_find_help_if_offered(live: "Live", conversation_id: str, reply: dict) -> tuple[dict, list[str]]:
+    """A sentence the model was unsure of gets two likely meanings as buttons, "find help for this" always
+    one of them (bot/i18n/render.py); a citizen with a need taps it and the search is for what they wrote.
+    Retraining moves a few messages in and out of that zone from one model to the next, so flow tests go
+    on the way a citizen would; a confident misreading still fails them. Returns the reply to go on from
+    and the texts sent."""
+    find_help = live.services.renderer.text("choice_seek_support", reply["language"])
+    if find_help in (reply["messages"][-1].get("quick_replies") or []):
+        return live.say(conversation_id, find_help).json(), [find_help]
+    return reply, []
+
+
 def _wait_for_rasa(settings: Settings, proc, log_path: Path) -> None:
     deadline = time.monotonic() + settings.rasa_start_timeout_s
     while time.monotonic() < deadline:

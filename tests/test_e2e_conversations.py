@@ -9,6 +9,7 @@ from bot.conversations import service
 from bot.conversations.models import Conversation
 from bot.i18n.bidi import protect
 from bot.users.service import add_user
+from tests.conftest import tap_find_help_if_offered
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,8 @@ def test_greeting_need_and_place_lead_to_offers_in_the_citizens_language(live, l
     assert welcome["language"] == language
     assert welcome["messages"][0]["text"] == renderer.render("welcome", language).text
 
-    asked = live.say(conversation_id, need, language).json()
+    asked, tapped = tap_find_help_if_offered(live, conversation_id, live.say(conversation_id, need, language).json())
+    said = [greet, need, *tapped]
     assert asked["messages"][-1]["text"] == renderer.render("ask_municipality", language).text
 
     offers = live.say(conversation_id, place, language).json()
@@ -66,7 +68,7 @@ def test_greeting_need_and_place_lead_to_offers_in_the_citizens_language(live, l
     stored = service.messages_of(live.services.store, conversation.id)
     inbound = [m for m in stored if m.direction == "in"]
     outbound = [m for m in stored if m.direction == "out"]
-    assert [m.text for m in inbound] == [greet, need, place]
+    assert [m.text for m in inbound] == [*said, place]
     assert all(m.status == "processed" and m.language == language for m in inbound)
     assert len(outbound) >= 3 and all(m.language == language for m in outbound)
     assert outbound[-1].payload["offer_ids"] == [offer["id"] for offer in message["offers"]]
@@ -77,6 +79,7 @@ def test_language_is_detected_without_a_hint_and_details_follow_a_list(live):
     renderer = live.services.renderer
     first = live.say(conversation_id, "waxaan ahay hooyo cusub, waxaan raadinayaa koox hooyooyin").json()
     assert first["language"] == "so"
+    first, _ = tap_find_help_if_offered(live, conversation_id, first)
     assert first["messages"][-1]["text"] == renderer.render("ask_municipality", "so").text
     listed = live.say(conversation_id, "Odense").json()
     offers = listed["messages"][-1]["offers"]

@@ -347,12 +347,13 @@ def _logged(live, conversation_id: int, count: int, timeout_s: float = 15) -> li
 @pytest.mark.slow
 def test_every_citizen_message_is_logged_pseudonymised_and_erased_with_the_conversation(live):
     cid = f"review-log-{uuid.uuid4().hex}"
-    live.say(cid, "jeg føler mig ensom, ring til mig på 22 33 44 55", "da")
+    live.say(cid, "jeg føler mig ensom og vil gerne møde nogen, mit nummer er 22 33 44 55", "da")
     live.say(cid, "slet mine data", "da")
     conversation = conversations.find(live.services.store, "webchat", cid)
     rows = _logged(live, conversation.id, 2)
     assert [(r.text, r.language, r.channel) for r in rows] == [
-        ("jeg føler mig ensom, ring til mig på <telefon>", "da", "webchat"), ("slet mine data", "da", "webchat")]
+        ("jeg føler mig ensom og vil gerne møde nogen, mit nummer er <telefon>", "da", "webchat"),
+        ("slet mine data", "da", "webchat")]
     assert rows[0].source == "model" and rows[0].intent and rows[0].ranking
     assert rows[1].intent == "delete_data"
     # A keyed hash: neither the conversation's id nor the widget's id, and not computable without the key.
