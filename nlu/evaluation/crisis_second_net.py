@@ -1,6 +1,11 @@
-"""The crisis classifier's trade-off between caught crises and false alarms, out of fold.
+"""The crisis classifier's trade-off between caught crises and false alarms.
 
-    .venv/bin/python -m nlu.evaluation.crisis_second_net
+    .venv/bin/python -m nlu.evaluation.crisis_second_net               # out of fold, a few settings
+    .venv/bin/python -m nlu.evaluation.crisis_second_net --validation  # the product's screen, per bar
+
+With --validation it scores the product's screen (the rules, then the fitted classifier from the model
+folders) on the validation set (nlu/crisis/validation), which neither learns from, for a range of
+bars: the table the bar in nlu/crisis/classifier.py was checked against (round 8). Nothing under tests/data is read.
 
 The crisis second net (nlu/crisis/classifier.py) is a logistic regression, crisis against everything
 else, on the e5 sentence vector plus character 2–4-grams of the folded text, fitted on the training
@@ -44,10 +49,49 @@ def out_of_fold(texts: list[str], labels: np.ndarray, strata: np.ndarray, vector
     return probabilities, highest
 
 
-def main() -> None:
+VALIDATION_BARS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+
+
+def validation_table(settings, console: Console) -> None:
+    """Missed crises / alarms on the validation set per language, for the rules alone and for the rules
+    with the classifier at each bar (the screen's own order: a rule hit needs no classifier)."""
+    from knowledge.embeddings import embedder_for
+    from nlu.crisis import default_rules
+    from nlu.crisis.classifier import load_or_fit
+    from nlu.evaluation.datasets import EVALUATED_LANGUAGES, crisis_validation_set
+
+    embedder = embedder_for(settings)
+    classifier = load_or_fit(embedder, [settings.models_dir, settings.model_cache_dir])
+    rules = default_rules()
+    sets = {language: crisis_validation_set(language) for language in EVALUATED_LANGUAGES}
+    texts = [text for crises, calm in sets.values() for text in crises + calm]
+    read = [text for text in texts if long_enough(text)]
+    probability = dict(zip(read, classifier.probabilities(read, embedder.queries(read)), strict=True))
+    ruled = {text for text in texts if rules.check(text)}
+    table = Table(title=f"Crisis screen on the validation set ({classifier.name}): missed crises / alarms")
+    table.add_column("screen", no_wrap=True)
+    for language in EVALUATED_LANGUAGES:
+        table.add_column(language, justify="right")
+    table.add_column("all", justify="right")
+    for label, bar in [("rules alone", None), *((f"rules + classifier ≥ {bar:.2f}", bar) for bar in VALIDATION_BARS)]:
+        fired = ruled if bar is None else ruled | {text for text, p in probability.items() if p >= bar}
+        cells, missed, alarms = [], 0, 0
+        for crises, calm in sets.values():
+            language_missed = sum(text not in fired for text in crises)
+            language_alarms = sum(text in fired for text in calm)
+            cells.append(f"{language_missed}/{len(crises)} · {language_alarms}/{len(calm)}")
+            missed, alarms = missed + language_missed, alarms + language_alarms
+        table.add_row(label + (" (product)" if bar == BAR else ""), *cells, f"{missed} · {alarms}")
+    console.print(table)
+
+
+def main(validation: bool = typer.Option(False, help="score the product's screen on the validation set")) -> None:
     from knowledge.embeddings import embedder_for
 
     settings = get_settings()
+    if validation:
+        validation_table(settings, Console(width=160))
+        return
     texts, crisis, languages, development = training_messages()
     embedder = embedder_for(settings)
     vectors = embedder.queries(texts)

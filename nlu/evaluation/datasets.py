@@ -43,6 +43,13 @@ def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
     return list(data["crisis"]), list(data["not_crisis"])
 
 
+def crisis_validation_set(language: str) -> tuple[list[str], list[str]]:
+    """The crisis screen's validation set (nlu/crisis/validation): chooses the classifier's bar; neither the
+    rules nor the classifier learn from it, and it is not a test set either."""
+    data = yaml.safe_load((REPO_ROOT / "nlu" / "crisis" / "validation" / f"{language}.yml").read_text(encoding="utf-8"))
+    return list(data["crisis"]), list(data["not_crisis"])
+
+
 def nonsense_messages() -> list[str]:
     path = TEST_DIR / "nonsense.txt"
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
