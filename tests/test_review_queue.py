@@ -109,7 +109,7 @@ def test_learned_examples_refuse_duplicates_conflicts_and_held_out_messages(tmp_
     assert again[0].reason == "conflicts with the labelled examples, where it is greet"
 
 
-def test_crisis_and_nonsense_test_messages_are_never_trained_on(tmp_path):
+def test_crisis_and_nonsense_test_messages_and_crisis_validation_messages_are_never_trained_on(tmp_path):
     learned = LearnedData(tmp_path / "learned")
     crisis, calm = datasets.crisis_set("so")
     nonsense = datasets.nonsense_messages()[0]
@@ -120,6 +120,11 @@ def test_crisis_and_nonsense_test_messages_are_never_trained_on(tmp_path):
     assert "held-out crisis test set" in refused[" ".join(calm[0].split())]
     assert "held-out nonsense test set" in refused[" ".join(nonsense.split())]
     assert learned.examples("so") == []
+    checking, checking_calm = datasets.crisis_validation_set("tr")
+    labels = [(checking[0], "crisis"), (checking_calm[0], "seek_support")]
+    refused = {r.text: r.reason for r in learned.add("tr", labels)}
+    assert all("crisis validation set" in refused[" ".join(text.split())] for text in (checking[0], checking_calm[0]))
+    assert learned.examples("tr") == []
     assert learned.add("en", [("please find me a running club", "seek_support")]) == []  # no crisis set in English
 
 

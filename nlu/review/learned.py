@@ -14,7 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from nlu.evaluation.datasets import EVALUATED_LANGUAGES, TEST_DIR, TRAIN_DIR, crisis_set, nonsense_messages
+from nlu.evaluation.datasets import (
+    EVALUATED_LANGUAGES,
+    TEST_DIR,
+    TRAIN_DIR,
+    crisis_set,
+    crisis_validation_set,
+    nonsense_messages,
+)
 from nlu.normalise import fold
 from nlu.training_data import Example, read_nlu_yaml
 
@@ -52,7 +59,7 @@ class Refusal:
 @dataclass
 class _Known:
     examples: dict[str, tuple[str, str, bool, str]] = field(default_factory=dict)  # (source, file, held out, intent)
-    held_out_sets: dict[str, str] = field(default_factory=dict)  # key -> "crisis" / "nonsense"
+    held_out_sets: dict[str, str] = field(default_factory=dict)  # key -> "the held-out crisis test set", …
 
     def reason(self, text: str, intent: str) -> str | None:
         wanted = key(text)
@@ -66,7 +73,7 @@ class _Known:
                 return f"already in {name} as {intent}"
             return f"conflicts with {name}, where it is {known_intent}"
         if wanted in self.held_out_sets:
-            return f"it is in the held-out {self.held_out_sets[wanted]} test set; test messages are never trained on"
+            return f"it is in {self.held_out_sets[wanted]}; test and validation messages are never trained on"
         return None
 
 
@@ -111,10 +118,15 @@ class LearnedData:
             if path.exists():
                 for example in read_nlu_yaml(path, language):
                     known.examples.setdefault(key(example.text), (name, path.name, held_out, example.intent))
-        # The crisis and nonsense test sets measure the crisis intent and the fallback: a crisis test
+        # The crisis and nonsense test sets measure the crisis screen and the fallback: a crisis test
         # message labelled `crisis`, or a nonsense string labelled `out_of_scope`, would leak them too.
+        # The crisis validation set checks the crisis classifier's bar, and the classifier learns from
+        # the training data: a validation message labelled there would flatter it the same way.
         crisis, calm = crisis_set(language) if language in EVALUATED_LANGUAGES else ([], [])
-        for name, texts in (("crisis", crisis + calm), ("nonsense", nonsense_messages())):
+        checking, checking_calm = crisis_validation_set(language) if language in EVALUATED_LANGUAGES else ([], [])
+        for name, texts in (("the held-out crisis test set", crisis + calm),
+                            ("the held-out nonsense test set", nonsense_messages()),
+                            ("the crisis validation set", checking + checking_calm)):
             for held_out in texts:
                 known.held_out_sets.setdefault(key(held_out), name)
         return known
