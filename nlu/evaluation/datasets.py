@@ -44,7 +44,7 @@ def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
 
 
 def crisis_validation_set(language: str) -> tuple[list[str], list[str]]:
-    """The crisis screen's validation set (nlu/crisis/validation): chooses the classifier's bar; neither the
+    """The crisis screen's validation set (nlu/crisis/validation): checks the classifier's bar; neither the
     rules nor the classifier learn from it, and it is not a test set either."""
     data = yaml.safe_load((REPO_ROOT / "nlu" / "crisis" / "validation" / f"{language}.yml").read_text(encoding="utf-8"))
     return list(data["crisis"]), list(data["not_crisis"])
