@@ -6,7 +6,7 @@ import pytest
 
 from bot import SUPPORTED_LANGUAGES
 from nlu.crisis import CATEGORIES, RULES_DIR, CrisisRules, default_rules
-from nlu.evaluation.datasets import EVALUATED_LANGUAGES, training_examples
+from nlu.evaluation.datasets import EVALUATED_LANGUAGES, crisis_development_set, training_examples
 
 
 def test_every_language_has_rules_in_every_category():
@@ -76,19 +76,18 @@ def test_rules_alone_catch_every_development_crisis_and_no_hard_negative(languag
     """The development sets (nlu/crisis/dev) are what the rules are tuned on; tests/data/crisis stays unseen."""
     import yaml
 
-    data = yaml.safe_load((DEV_DIR / f"{language}.yml").read_text(encoding="utf-8"))
-    assert data["language"] == language
+    assert yaml.safe_load((DEV_DIR / f"{language}.yml").read_text(encoding="utf-8"))["language"] == language
     if language in EVALUATED_LANGUAGES:
         # Round 8's minimal pairs tune the rules but not the classifier (nlu/crisis/classifier.py says why).
         pairs = yaml.safe_load((DEV_DIR / "minimal_pairs" / f"{language}.yml").read_text(encoding="utf-8"))
         assert pairs["language"] == language and min(len(pairs["crisis"]), len(pairs["not_crisis"])) >= 100
-        data = {"crisis": data["crisis"] + pairs["crisis"], "not_crisis": data["not_crisis"] + pairs["not_crisis"]}
-    assert len(data["crisis"]) >= 50 and len(data["not_crisis"]) >= 50
+    crises, calm = crisis_development_set(language)  # both files
+    assert len(crises) >= 50 and len(calm) >= 50
     rules = default_rules()
-    missed = {text for text in data["crisis"] if rules.check(text) is None}
-    false_alarms = [f"{rules.check(text).rule_id}: {text}" for text in data["not_crisis"] if rules.check(text)]
+    missed = {text for text in crises if rules.check(text) is None}
+    false_alarms = [f"{rules.check(text).rule_id}: {text}" for text in calm if rules.check(text)]
     left = LEFT_TO_THE_CLASSIFIER.get(language, set())
-    assert left <= set(data["crisis"]) and len(left) <= 5
+    assert left <= set(crises) and len(left) <= 5
     assert missed == left, f"{len(missed - left)} missed: {sorted(missed - left)}; now caught: {sorted(left - missed)}"
     assert not false_alarms, f"{len(false_alarms)} false alarms: {false_alarms}"
 
@@ -130,17 +129,13 @@ def test_the_validation_set_shares_no_message_with_what_is_tuned_or_tested(langu
     """nlu/crisis/validation chooses and checks the classifier's bar: a message the rules or the classifier
     learnt from (training examples, development sets) would flatter it, one from tests/data/crisis would
     turn a held-out message into a tuning one."""
-    import yaml
-
     from nlu.evaluation.datasets import crisis_set, crisis_validation_set
     from nlu.normalise import fold
 
     crises, calm = crisis_validation_set(language)
     assert len(crises) >= 70 and len(calm) >= 70
-    seen = {fold(e.text) for e in training_examples(language)}
-    for path in (DEV_DIR / f"{language}.yml", DEV_DIR / "minimal_pairs" / f"{language}.yml"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        seen |= {fold(text) for text in data["crisis"] + data["not_crisis"]}
+    developed, developed_calm = crisis_development_set(language)
     held_crises, held_calm = crisis_set(language)
-    seen |= {fold(text) for text in held_crises + held_calm}
+    seen = {fold(e.text) for e in training_examples(language)}
+    seen |= {fold(text) for text in developed + developed_calm + held_crises + held_calm}
     assert not {fold(text) for text in crises + calm} & seen

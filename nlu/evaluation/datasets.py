@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import REPO_ROOT
+from nlu.crisis import RULES_DIR
 from nlu.training_data import Example, read_nlu_yaml
 
 TRAIN_DIR = REPO_ROOT / "nlu" / "data"
@@ -38,15 +39,24 @@ def crisis_set(language: str) -> tuple[list[str], list[str]]:
 
 
 def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
-    """The crisis rules' development set (nlu/crisis/dev): tuning data, unlike tests/data/crisis."""
-    data = yaml.safe_load((REPO_ROOT / "nlu" / "crisis" / "dev" / f"{language}.yml").read_text(encoding="utf-8"))
-    return list(data["crisis"]), list(data["not_crisis"])
+    """The crisis rules' development set, tuning data unlike tests/data/crisis: nlu/crisis/dev/<lang>.yml
+    (which the classifier also learns from) and, where there is one, round 8's minimal pairs
+    (nlu/crisis/dev/minimal_pairs/<lang>.yml, for the rules only)."""
+    paths = [RULES_DIR / "dev" / f"{language}.yml"]
+    if (pairs := RULES_DIR / "dev" / "minimal_pairs" / f"{language}.yml").exists():  # English has none
+        paths.append(pairs)
+    crises, calm = [], []
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        crises += data["crisis"]
+        calm += data["not_crisis"]
+    return crises, calm
 
 
 def crisis_validation_set(language: str) -> tuple[list[str], list[str]]:
     """The crisis screen's validation set (nlu/crisis/validation): checks the classifier's bar; neither the
     rules nor the classifier learn from it, and it is not a test set either."""
-    data = yaml.safe_load((REPO_ROOT / "nlu" / "crisis" / "validation" / f"{language}.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((RULES_DIR / "validation" / f"{language}.yml").read_text(encoding="utf-8"))
     return list(data["crisis"]), list(data["not_crisis"])
 
 
