@@ -37,6 +37,11 @@ refit alone at BAR: 88). Learning the twins works like moving the bar, because a
 words and a sentence vector cannot see what tells them apart (when, who, whether it is over); the
 rules' exceptions can. BAR stays 0.55.
 
+Round 9 (2026-11-25; 376 crises, 397 hard negatives from new writers, now in nlu/crisis/dev) is among
+its training messages. On the validation set, behind round 9's rules, it misses 3 crises with 44 alarms
+at BAR (51 before it learnt round 9) and 1 with 52 at 0.45; BAR stays, because out of fold 0.45 reads
+127 instead of 90 of 2,637 ordinary training messages as crises.
+
 The fitted model is cached by a hash of everything it learns from, like the Rasa model:
 `crisis-<hash>.npz` in the checkout's models folder and in the cache outside it.
 """
