@@ -45,6 +45,28 @@ def test_a_rule_with_an_exception_does_not_fire_on_it(tmp_path):
     assert rules.check("I could die laughing") is None
 
 
+def test_a_list_of_alternatives_reads_as_one_regex(tmp_path):
+    (tmp_path / "xx.yml").write_text(
+        "language: xx\nrules:\n  - id: xx-die\n    category: suicide\n    pattern:\n      - '\\bdie\\b'\n"
+        "      - '\\bend it\\b'\n    unless:\n      - 'laugh'\n"
+        "      - '^(?![\\s\\S]*\\btonight\\b)[\\s\\S]*\\bmovie\\b'\n",
+        encoding="utf-8")
+    rules = CrisisRules.load(tmp_path)
+    assert rules.check("I want to end it").rule_id == "xx-die"
+    assert rules.check("I could die laughing") is None
+    assert rules.check("in the movie they die") is None
+    assert rules.check("after the movie I will die tonight").rule_id == "xx-die"
+
+
+@pytest.mark.parametrize("alternatives", ["[]", "['(a', 'b)']", "['a', '']"])
+def test_a_list_with_a_broken_or_empty_alternative_is_refused(tmp_path, alternatives):
+    # "(a" and "b)" would join into the valid "(a|b)": each alternative must stand alone
+    (tmp_path / "xx.yml").write_text(
+        f"language: xx\nrules:\n  - {{id: a, category: suicide, pattern: {alternatives}}}\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        CrisisRules.load(tmp_path)
+
+
 def test_unknown_categories_and_duplicate_ids_are_refused(tmp_path):
     (tmp_path / "xx.yml").write_text("language: xx\nrules:\n  - {id: a, category: sadness, pattern: x}\n")
     with pytest.raises(ValueError, match="unknown category"):

@@ -2,6 +2,8 @@
 
 Rules are data (nlu/crisis/<lang>.yml), shaped like CasePro's tests: an id, a category, a regex
 `pattern` and an optional `unless` regex, both searched in the folded text (see nlu.normalise.fold).
+Either may be written as a list of regexes, one alternative per line: the rule reads them as one
+regex joined by "|", so a long exception stays reviewable one case at a time.
 All languages' rules run on every message, so a crisis is caught even when the language is misjudged.
 """
 
@@ -30,6 +32,17 @@ class CrisisRule:
         return bool(self.pattern.search(folded)) and not (self.unless and self.unless.search(folded))
 
 
+def _regex(value: str | list[str]) -> str:
+    """A rule's regex as written: one string, or a list of alternatives (any of them may match)."""
+    if isinstance(value, str):
+        return value
+    if not value or not all(isinstance(part, str) and part for part in value):
+        raise ValueError(f"a list of regexes must hold non-empty strings: {value!r}")
+    for part in value:
+        re.compile(part)  # each alternative stands alone, so an unbalanced one fails here, not in the join
+    return "|".join(value)
+
+
 @dataclass(frozen=True)
 class CrisisMatch:
     rule_id: str
@@ -52,11 +65,13 @@ class CrisisRules:
                 if item["category"] not in CATEGORIES:
                     raise ValueError(f"{item['id']}: unknown category {item['category']!r}")
                 seen.add(item["id"])
-                rules.append(CrisisRule(
-                    id=item["id"], language=data["language"], category=item["category"],
-                    pattern=re.compile(item["pattern"]),
-                    unless=re.compile(item["unless"]) if item.get("unless") else None,
-                ))
+                try:
+                    pattern = re.compile(_regex(item["pattern"]))
+                    unless = re.compile(_regex(item["unless"])) if item.get("unless") else None
+                except re.error as exc:
+                    raise ValueError(f"{item['id']} in {path.name}: {exc}") from exc
+                rules.append(CrisisRule(id=item["id"], language=data["language"], category=item["category"],
+                                        pattern=pattern, unless=unless))
         return cls(rules)
 
     def check(self, text: str) -> CrisisMatch | None:
