@@ -7,7 +7,7 @@ import pytest
 
 from bot.settings import get_settings
 from nlu.crisis import classifier as crisis_classifier
-from nlu.crisis.screen import CLASSIFIER_ID, screen_for
+from nlu.crisis.screen import CLASSIFIER_ID, screen_for, without_repeats
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +85,27 @@ def test_the_rules_decide_first_and_short_text_is_left_to_them(screen, monkeypat
     assert screen.check("vil dø").rule_id.startswith("da-")  # two words: the rules read it
     monkeypatch.setattr(screen, "embed_queries", lambda texts: pytest.fail(f"embedded {texts!r}"))
     assert screen.classifier_matches(["", "   ", "hej", "ok tak"]) == [None, None, None, None]
+
+
+@pytest.mark.parametrize(("text", "read"), [
+    ("hej hej hej", "hej"),
+    ("nej, nej, nej han slår mig", "nej han slår mig"),
+    ("jeg vil dø jeg vil dø jeg vil dø", "jeg vil dø"),
+    ("دم كتير كتير", "دم كتير"),
+    ("min minde om min mor", "min minde om min mor"),  # a word inside another word is no repeat
+    ("ha ha", "ha"),
+])
+def test_back_to_back_repeats_are_read_once(text, read):
+    assert without_repeats(text) == read
+
+
+def test_long_repetition_is_not_a_crisis(screen, monkeypatch):
+    # 2,000 characters of "hej " gave the e5 vector an odd place the classifier read as a crisis (0.58)
+    assert screen.check(("hej " * 500)[:2000]) is None
+    assert screen.check("asdf " * 300) is None
+    assert screen.check("jeg vil dø jeg vil dø jeg vil dø").rule_id.startswith("da-")
+    monkeypatch.setattr(screen, "embed_queries", lambda texts: pytest.fail(f"embedded {texts!r}"))
+    assert screen.classifier_probabilities(["ok ok ok ok ok", "tak, tak tak tak"]) == [None, None]
 
 
 class FakeEmbedder:

@@ -12,11 +12,18 @@ of one or two words the rules of the time caught 16, and reading them too would 
 but out of fold the classifier raises an alarm on 7 of 748 ordinary two-word messages, among them
 "ma rabo" (no), "i caawi" (help me) and "زنده باشی" (thanks): replies too common to answer with
 emergency numbers. Short crises are the rules' to catch.
+
+The classifier reads a message with back-to-back repeats said once ("hej hej hej …" → "hej"), and
+counts its words after that. Repetition adds no meaning, but on 2,000 characters of "hej " the e5
+vector lands where the classifier has seen nothing, and it read a crisis (0.58; 0.89 for 300 × "asdf").
+Of the 16,283 training, development and validation messages 97 contain such a repeat; removing it
+changed one verdict, "wadnaha, wadnaha" (two words, which the classifier never read and a rule catches).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -29,11 +36,18 @@ log = logging.getLogger(__name__)
 CLASSIFIER_ID = "crisis-classifier"
 CLASSIFIER_MATCH = CrisisMatch(CLASSIFIER_ID, "classifier")
 MIN_WORDS = 3
+# A word or a phrase of up to five words, said again right after itself, once or more.
+REPEAT = re.compile(r"\b(\w+(?:\W+\w+){0,4}?)(?:\W+\1\b)+")
+
+
+def without_repeats(text: str) -> str:
+    """The text with every back-to-back repeat of a word or short phrase said once: what the classifier reads."""
+    return REPEAT.sub(r"\1", text)
 
 
 def long_enough(text: str) -> bool:
     """Whether the classifier reads a text at all (shorter ones are left to the rules)."""
-    return len(text.split()) >= MIN_WORDS
+    return len(without_repeats(text).split()) >= MIN_WORDS
 
 
 class CrisisScreen:
@@ -51,15 +65,19 @@ class CrisisScreen:
 
     def classifier_matches(self, texts: list[str]) -> list[CrisisMatch | None]:
         """The classifier's verdict per text (one batch through the embedding model)."""
-        found: list[CrisisMatch | None] = [None] * len(texts)
-        worded = [i for i, text in enumerate(texts) if long_enough(text)]
-        if self.classifier is None or not worded:
+        return [CLASSIFIER_MATCH if probability is not None and probability >= self.classifier.bar else None
+                for probability in self.classifier_probabilities(texts)]
+
+    def classifier_probabilities(self, texts: list[str]) -> list[float | None]:
+        """P(crisis) per text, None for a text the classifier does not read (too short, or no classifier)."""
+        found: list[float | None] = [None] * len(texts)
+        read = {i: without_repeats(text) for i, text in enumerate(texts) if long_enough(text)}
+        if self.classifier is None or not read:
             return found
-        vectors = self.embed_queries([texts[i] for i in worded])
-        probabilities = self.classifier.probabilities([texts[i] for i in worded], vectors)
-        for i, probability in zip(worded, probabilities, strict=True):
-            if probability >= self.classifier.bar:
-                found[i] = CLASSIFIER_MATCH
+        vectors = self.embed_queries(list(read.values()))
+        probabilities = self.classifier.probabilities(list(read.values()), vectors)
+        for i, probability in zip(read, probabilities, strict=True):
+            found[i] = float(probability)
         return found
 
     def check(self, text: str) -> CrisisMatch | None:

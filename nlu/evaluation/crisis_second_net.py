@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.settings import get_settings
 from knowledge.text_classifier import Rows, VectorNgramClassifier
 from nlu.crisis.classifier import BAR, DEV_DIR, LANGUAGES, training_messages
-from nlu.crisis.screen import long_enough
+from nlu.crisis.screen import CrisisScreen, long_enough
 
 # Nonsense a helper wrote for development (keyboard mashing, word salad, lorem ipsum): no crisis in it.
 NONSENSE_FILE = DEV_DIR / "nonsense.txt"
@@ -63,10 +63,11 @@ def validation_table(settings, console: Console) -> None:
     embedder = embedder_for(settings)
     classifier = load_or_fit(embedder, [settings.models_dir, settings.model_cache_dir])
     rules = default_rules()
+    screen = CrisisScreen(rules, classifier, embedder.queries)
     sets = {language: crisis_validation_set(language) for language in EVALUATED_LANGUAGES}
     texts = [text for crises, calm in sets.values() for text in crises + calm]
-    read = [text for text in texts if long_enough(text)]
-    probability = dict(zip(read, classifier.probabilities(read, embedder.queries(read)), strict=True))
+    probability = {text: p for text, p in zip(texts, screen.classifier_probabilities(texts), strict=True)
+                   if p is not None}
     ruled = {text for text in texts if rules.check(text)}
     table = Table(title=f"Crisis screen on the validation set ({classifier.name}): missed crises / alarms")
     table.add_column("screen", no_wrap=True)
