@@ -5,7 +5,8 @@
 
 With --validation it scores the product's screen (the rules, then the fitted classifier from the model
 folders) on the validation set (nlu/crisis/validation), which neither learns from, for a range of
-bars: the table the bar in nlu/crisis/classifier.py was checked against (round 8). Nothing under tests/data is read.
+bars: the table the bar in nlu/crisis/classifier.py was checked against (round 8); then how many of the
+search's development queries, ordinary help requests, it reads as a crisis. Nothing under tests/data is read.
 
 The crisis second net (nlu/crisis/classifier.py) is a logistic regression, crisis against everything
 else, on the e5 sentence vector plus character 2–4-grams of the folded text, fitted on the training
@@ -83,6 +84,35 @@ def validation_table(settings, console: Console) -> None:
             cells.append(f"{language_missed}/{len(crises)} · {language_alarms}/{len(calm)}")
             missed, alarms = missed + language_missed, alarms + language_alarms
         table.add_row(label + (" (product)" if bar == BAR else ""), *cells, f"{missed} · {alarms}")
+    console.print(table)
+    help_requests_table(screen, console)
+
+
+def help_requests_table(screen: CrisisScreen, console: Console) -> None:
+    """How many ordinary help requests (the search's development queries, knowledge/eval/dev_queries.yml:
+    "my son uses drugs", "pregnant and afraid of the birth") the screen reads as a crisis, per language
+    and bar. A citizen asking for a group then gets the emergency reply instead of offers. Some of
+    these requests describe violence at home ("he hits me when he is drunk"), which the development sets
+    count as a crisis, so the right number is not zero; the table shows where it stands."""
+    from knowledge.search.evaluation import load_queries
+    from knowledge.search.topics import TOPIC_EXAMPLES_FILE  # the search's development queries
+
+    queries = load_queries(TOPIC_EXAMPLES_FILE)
+    languages = sorted({query.language for query in queries})
+    texts = [query.text for query in queries]
+    ruled = [screen.rules_match(text) is not None for text in texts]
+    probabilities = screen.classifier_probabilities(texts)
+    table = Table(title="Help requests (knowledge/eval/dev_queries.yml) the screen reads as a crisis")
+    table.add_column("screen", no_wrap=True)
+    for language in languages:
+        table.add_column(language, justify="right")
+    table.add_column("all", justify="right")
+    for label, bar in [("rules alone", None), *((f"rules + classifier ≥ {bar:.2f}", bar) for bar in VALIDATION_BARS)]:
+        fired = [rule or (bar is not None and p is not None and p >= bar)
+                 for rule, p in zip(ruled, probabilities, strict=True)]
+        cells = [f"{sum(f for f, q in zip(fired, queries, strict=True) if q.language == language)}/"
+                 f"{sum(q.language == language for q in queries)}" for language in languages]
+        table.add_row(label + (" (product)" if bar == BAR else ""), *cells, f"{sum(fired)}/{len(queries)}")
     console.print(table)
 
 
