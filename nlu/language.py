@@ -16,11 +16,11 @@ from pathlib import Path
 import yaml
 
 from bot import SUPPORTED_LANGUAGES
+from nlu.crisis import DEV_DIR as CRISIS_DEV_DIR
 from nlu.normalise import unify_arabic_script
 from nlu.training_data import read_nlu_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-CRISIS_DEV_DIR = Path(__file__).resolve().parent / "crisis" / "dev"
 ARABIC_SCRIPT = ("ar", "fa")
 LATIN_SCRIPT = ("da", "so", "tr", "en")
 # Farsi and Arabic speakers often type in Latin letters on phones ("salam khubi?", "ma3a salama"). Their

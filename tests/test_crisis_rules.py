@@ -5,7 +5,7 @@ import time
 import pytest
 
 from bot import SUPPORTED_LANGUAGES
-from nlu.crisis import CATEGORIES, RULES_DIR, CrisisRules, default_rules
+from nlu.crisis import CATEGORIES, DEV_DIR, MINIMAL_PAIRS_DIR, RULES_DIR, CrisisRules, default_rules
 from nlu.evaluation.datasets import EVALUATED_LANGUAGES, crisis_development_set, training_examples
 
 
@@ -77,7 +77,6 @@ def test_unknown_categories_and_duplicate_ids_are_refused(tmp_path):
         CrisisRules.load(tmp_path)
 
 
-DEV_DIR = RULES_DIR / "dev"
 # Development crises (round 7: answers in the middle of a chat) that only the turn before shows to be
 # dangerous: every rule that caught them would also fire on ordinary messages. The rule writers left
 # them to the classifier (at most five per language) and said why; a new miss is not allowed here.
@@ -101,7 +100,7 @@ def test_rules_alone_catch_every_development_crisis_and_no_hard_negative(languag
     assert yaml.safe_load((DEV_DIR / f"{language}.yml").read_text(encoding="utf-8"))["language"] == language
     if language in EVALUATED_LANGUAGES:
         # Round 8's minimal pairs tune the rules but not the classifier (nlu/crisis/classifier.py says why).
-        pairs = yaml.safe_load((DEV_DIR / "minimal_pairs" / f"{language}.yml").read_text(encoding="utf-8"))
+        pairs = yaml.safe_load((MINIMAL_PAIRS_DIR / f"{language}.yml").read_text(encoding="utf-8"))
         assert pairs["language"] == language and min(len(pairs["crisis"]), len(pairs["not_crisis"])) >= 100
     crises, calm = crisis_development_set(language)  # both files
     assert len(crises) >= 50 and len(calm) >= 50

@@ -17,6 +17,10 @@ import yaml
 from nlu.normalise import fold
 
 RULES_DIR = Path(__file__).resolve().parent
+# Development sets: dev/<lang>.yml (the rules and the classifier learn from them) and
+# dev/minimal_pairs/<lang>.yml (the rules only).
+DEV_DIR = RULES_DIR / "dev"
+MINIMAL_PAIRS_DIR = DEV_DIR / "minimal_pairs"
 CATEGORIES = ("suicide", "self_harm", "overdose", "violence", "medical")
 
 

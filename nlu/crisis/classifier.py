@@ -59,6 +59,7 @@ import numpy as np
 import yaml
 
 from knowledge.text_classifier import Rows, VectorNgramClassifier
+from nlu.crisis import DEV_DIR
 from nlu.nonsense import random_letters, word_salad
 from nlu.normalise import fold, words
 from nlu.training_data import read_nlu_yaml
@@ -66,7 +67,6 @@ from nlu.training_data import read_nlu_yaml
 log = logging.getLogger(__name__)
 
 NLU_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-DEV_DIR = Path(__file__).resolve().parent / "dev"
 NONSENSE_SOURCE = Path(__file__).resolve().parents[1] / "nonsense.py"
 LANGUAGES = ("da", "ar", "so", "tr", "fa", "en")
 BAR = 0.55

@@ -47,7 +47,11 @@ def without_repeats(text: str) -> str:
 
 def long_enough(text: str) -> bool:
     """Whether the classifier reads a text at all (shorter ones are left to the rules)."""
-    return len(without_repeats(text).split()) >= MIN_WORDS
+    return _enough_words(without_repeats(text))
+
+
+def _enough_words(read: str) -> bool:
+    return len(read.split()) >= MIN_WORDS
 
 
 class CrisisScreen:
@@ -71,8 +75,10 @@ class CrisisScreen:
     def classifier_probabilities(self, texts: list[str]) -> list[float | None]:
         """P(crisis) per text, None for a text the classifier does not read (too short, or no classifier)."""
         found: list[float | None] = [None] * len(texts)
-        read = {i: without_repeats(text) for i, text in enumerate(texts) if long_enough(text)}
-        if self.classifier is None or not read:
+        if self.classifier is None:
+            return found
+        read = {i: once for i, text in enumerate(texts) if _enough_words(once := without_repeats(text))}
+        if not read:
             return found
         vectors = self.embed_queries(list(read.values()))
         probabilities = self.classifier.probabilities(list(read.values()), vectors)

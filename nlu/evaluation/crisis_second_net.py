@@ -53,6 +53,13 @@ def out_of_fold(texts: list[str], labels: np.ndarray, strata: np.ndarray, vector
 VALIDATION_BARS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 
+def screens() -> list[tuple[str, float | None]]:
+    """The rows of the --validation tables: the rules alone (bar None), then the rules with the classifier at
+    each bar, the product's marked."""
+    return [("rules alone", None), *((f"rules + classifier ≥ {bar:.2f}" + (" (product)" if bar == BAR else ""), bar)
+                                     for bar in VALIDATION_BARS)]
+
+
 def validation_table(settings, console: Console) -> None:
     """Missed crises / alarms on the validation set per language, for the rules alone and for the rules
     with the classifier at each bar (the screen's own order: a rule hit needs no classifier)."""
@@ -75,7 +82,7 @@ def validation_table(settings, console: Console) -> None:
     for language in EVALUATED_LANGUAGES:
         table.add_column(language, justify="right")
     table.add_column("all", justify="right")
-    for label, bar in [("rules alone", None), *((f"rules + classifier ≥ {bar:.2f}", bar) for bar in VALIDATION_BARS)]:
+    for label, bar in screens():
         fired = ruled if bar is None else ruled | {text for text, p in probability.items() if p >= bar}
         cells, missed, alarms = [], 0, 0
         for crises, calm in sets.values():
@@ -83,7 +90,7 @@ def validation_table(settings, console: Console) -> None:
             language_alarms = sum(text in fired for text in calm)
             cells.append(f"{language_missed}/{len(crises)} · {language_alarms}/{len(calm)}")
             missed, alarms = missed + language_missed, alarms + language_alarms
-        table.add_row(label + (" (product)" if bar == BAR else ""), *cells, f"{missed} · {alarms}")
+        table.add_row(label, *cells, f"{missed} · {alarms}")
     console.print(table)
     help_requests_table(screen, console)
 
@@ -107,12 +114,12 @@ def help_requests_table(screen: CrisisScreen, console: Console) -> None:
     for language in languages:
         table.add_column(language, justify="right")
     table.add_column("all", justify="right")
-    for label, bar in [("rules alone", None), *((f"rules + classifier ≥ {bar:.2f}", bar) for bar in VALIDATION_BARS)]:
+    for label, bar in screens():
         fired = [rule or (bar is not None and p is not None and p >= bar)
                  for rule, p in zip(ruled, probabilities, strict=True)]
         cells = [f"{sum(f for f, q in zip(fired, queries, strict=True) if q.language == language)}/"
                  f"{sum(q.language == language for q in queries)}" for language in languages]
-        table.add_row(label + (" (product)" if bar == BAR else ""), *cells, f"{sum(fired)}/{len(queries)}")
+        table.add_row(label, *cells, f"{sum(fired)}/{len(queries)}")
     console.print(table)
 
 

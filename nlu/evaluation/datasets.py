@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import REPO_ROOT
-from nlu.crisis import RULES_DIR
+from nlu.crisis import DEV_DIR, MINIMAL_PAIRS_DIR, RULES_DIR
 from nlu.training_data import Example, read_nlu_yaml
 
 TRAIN_DIR = REPO_ROOT / "nlu" / "data"
@@ -42,8 +42,8 @@ def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
     """The crisis rules' development set, tuning data unlike tests/data/crisis: nlu/crisis/dev/<lang>.yml
     (which the classifier also learns from) and, where there is one, round 8's minimal pairs
     (nlu/crisis/dev/minimal_pairs/<lang>.yml, for the rules only)."""
-    paths = [RULES_DIR / "dev" / f"{language}.yml"]
-    if (pairs := RULES_DIR / "dev" / "minimal_pairs" / f"{language}.yml").exists():  # English has none
+    paths = [DEV_DIR / f"{language}.yml"]
+    if (pairs := MINIMAL_PAIRS_DIR / f"{language}.yml").exists():  # English has none
         paths.append(pairs)
     crises, calm = [], []
     for path in paths:
