@@ -247,6 +247,33 @@ def test_a_crisis_gets_the_emergency_reply_in_the_language_and_urgent_escalation
     assert reply["escalated"] is True and conversation.priority == "urgent"
 
 
+# Written for this test: violence at home happening now, and someone who collapsed and is not breathing.
+VIOLENCE = {"da": "min mand slår mig, og jeg tør ikke gå hjem i aften",
+            "ar": "زوجي يضربني الآن وأنا خائفة على حياتي",
+            "so": "ninkeygu hadda wuu i garaacayaa, waan baqayaa",
+            "tr": "kocam şu an bana vuruyor, çok korkuyorum",
+            "fa": "شوهرم الان منو میزنه و میترسم"}
+NOT_BREATHING = {"da": "min far er faldet om og trækker ikke vejret",
+                 "ar": "أبي سقط على الأرض ولا يتنفس",
+                 "so": "aabahay wuu dhacay oo ma neefsanayo",
+                 "tr": "babam yere düştü ve nefes almıyor",
+                 "fa": "پدرم افتاد زمین و نفس نمیکشد"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_violence_at_home_and_a_medical_emergency_get_their_own_emergency_reply(live, language):
+    """Through Rasa and the action server: the reply names Lev Uden Vold's 1888 for violence at home and sends
+    a medical emergency to 112 without the psychiatric ward; both are escalated as urgent."""
+    for label, text, key in (("violence", VIOLENCE[language], "crisis_violence"),
+                             ("medical", NOT_BREATHING[language], "crisis_medical")):
+        cid = new_id(f"{label}-{language}")
+        reply = live.say(cid, text, language).json()
+        assert texts(reply)[0] == expected(live, key, language), (label, texts(reply))
+        assert ("1888" in plain(texts(reply)[0])) == (label == "violence")
+        conversation = conversation_of(live, cid)
+        assert reply["escalated"] is True and conversation.priority == "urgent"
+
+
 DIALOGUE_SCRIPTS = yaml.safe_load((REPO_ROOT / "tests" / "data" / "dialogue" / "scripts.yml").read_text("utf-8"))
 
 

@@ -4,7 +4,9 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot import SUPPORTED_LANGUAGES
+from bot.engine.actions import crisis_reply_key
 from bot.i18n.render import LOCALES_DIR, Renderer
+from nlu.crisis import CATEGORIES
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -66,6 +68,23 @@ def test_crisis_reply_gives_112_and_livslinien_in_every_language(renderer):
     for language in SUPPORTED_LANGUAGES:
         text = renderer.render("crisis", language).text
         assert "112" in text and "70 201 201" in text and "akutmodtagelse" in text
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_kind_of_crisis_has_its_emergency_reply_with_the_right_lines(renderer, language):
+    """Each kind the crisis rules name (and the classifier's kindless hit) gets 112 and Livslinien; violence
+    at home also Lev Uden Vold's 1888, which a medical emergency does not need, nor a psychiatric ward."""
+    replies = {kind: renderer.render(crisis_reply_key(kind), language).text for kind in (*CATEGORIES, "classifier")}
+    for kind, text in replies.items():
+        assert "112" in text and "70 201 201" in text, (kind, text)
+    assert "1888" in replies["violence"] and "Lev Uden Vold" in replies["violence"]
+    assert "1888" in replies["classifier"] and "Lev Uden Vold" in replies["classifier"]
+    assert "1888" not in replies["suicide"] and "1888" not in replies["medical"]
+    assert "akutmodtagelse" in replies["suicide"] and "akutmodtagelse" not in replies["medical"]
+    # Five kinds, four replies: suicide, self-harm and overdose share one.
+    assert replies["suicide"] == replies["self_harm"] == replies["overdose"]
+    assert len(set(replies.values())) == 4
+    assert crisis_reply_key(None) == crisis_reply_key("classifier") == "crisis_any"
 
 
 def offer(number: int, languages: list[str]) -> dict:

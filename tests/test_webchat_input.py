@@ -126,13 +126,32 @@ def test_a_crisis_is_answered_and_escalated_even_when_the_engine_is_down(client)
         assert (conversation.state, conversation.priority) == ("queued", "urgent")
 
 
+def test_violence_at_home_and_a_medical_emergency_get_their_own_emergency_reply(client):
+    """Lev Uden Vold's 1888 for violence at home, the ambulance for a medical emergency: with the engine down
+    too, and whoever answers first on a conversation already with the counsellors."""
+    renderer = client.app.state.services.renderer
+    hit = post(client, conversation_id="hit", text="min mand slår mig, og jeg tør ikke gå hjem i aften",
+               language="da").json()
+    assert hit["escalated"] is True and hit["messages"][0]["text"] == renderer.render("crisis_violence", "da").text
+    assert "1888" in hit["messages"][0]["text"]
+    breath = post(client, conversation_id="breath", text="aabahay wuu dhacay oo ma neefsanayo", language="so").json()
+    assert breath["escalated"] is True and breath["messages"][0]["text"] == renderer.render("crisis_medical", "so").text
+    # The violence conversation is queued now: a second crisis there is answered by its own kind again.
+    again = post(client, conversation_id="hit", text="han står uden for døren nu og truer med at slå mig ihjel",
+                 language="da").json()
+    assert again["messages"][0]["text"] == renderer.render("crisis_violence", "da").text
+    kinds = [m.payload["crisis_rule"] for m in stored_messages(client) if m.direction == "in"]
+    assert [kind.split("-")[:2] for kind in kinds] == [["da", "violence"], ["so", "medical"], ["da", "violence"]]
+
+
 def test_a_crisis_the_rules_miss_is_caught_by_the_classifier_and_escalated(client):
     renderer = client.app.state.services.renderer
     text = "jeg har skrevet breve til mine børn og lagt dem på bordet, nu er jeg færdig"
     assert client.app.state.services.crisis_screen.rules_match(text) is None
     body = post(client, conversation_id="goodbye", text=text, language="da").json()
     assert body["escalated"] is True
-    assert body["messages"][0]["text"] == renderer.render("crisis", "da").text
+    # The classifier does not know which kind of crisis: its reply names Livslinien and Lev Uden Vold.
+    assert body["messages"][0]["text"] == renderer.render("crisis_any", "da").text
     inbound = stored_messages(client)[0]
     assert inbound.payload["crisis_rule"] == "crisis-classifier"
     assert inbound.payload["nlu"]["source"] == "crisis classifier"

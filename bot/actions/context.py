@@ -23,6 +23,11 @@ class ActionContext:
         return latest.metadata.get("text") or latest.text or ""
 
     @property
+    def crisis_kind(self) -> str | None:
+        """What the app's crisis screen found in this message (a rule's category, or "classifier")."""
+        return self.call.tracker.latest_message.metadata.get("crisis_kind")
+
+    @property
     def intent(self) -> str | None:
         return self.call.tracker.latest_message.intent.get("name")
 

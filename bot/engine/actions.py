@@ -57,6 +57,24 @@ class ActionRejected(Exception):
         self.error = error
 
 
-def turn_metadata(language: str) -> dict[str, Any]:
+# The emergency reply fits the kind of crisis the app's screen found (nlu.crisis.CATEGORIES): violence at home
+# gets Lev Uden Vold's hotline, an acute medical emergency the ambulance; suicide, self-harm and overdose the
+# reply with Livslinien and the psychiatric emergency room. A crisis of no known kind (the classifier, or the
+# model's own `crisis` intent) gets the reply that names both Livslinien and Lev Uden Vold.
+CRISIS_REPLY_BY_KIND = {"suicide": "crisis", "self_harm": "crisis", "overdose": "crisis",
+                        "violence": "crisis_violence", "medical": "crisis_medical"}
+CRISIS_REPLY_ANY_KIND = "crisis_any"
+CRISIS_REPLIES = frozenset(CRISIS_REPLY_BY_KIND.values()) | {CRISIS_REPLY_ANY_KIND}
+
+
+def crisis_reply_key(kind: str | None) -> str:
+    """The key of the emergency reply (bot/locales) for a crisis of this kind."""
+    return CRISIS_REPLY_BY_KIND.get(kind or "", CRISIS_REPLY_ANY_KIND)
+
+
+def turn_metadata(language: str, crisis_kind: str | None = None) -> dict[str, Any]:
     """Metadata the app attaches to each citizen message; actions read it back from the tracker."""
-    return {"language": language}
+    metadata: dict[str, Any] = {"language": language}
+    if crisis_kind:
+        metadata["crisis_kind"] = crisis_kind
+    return metadata

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.conversations import service
-from bot.engine.actions import turn_metadata
+from bot.engine.actions import CRISIS_REPLIES, crisis_reply_key, turn_metadata
 from bot.engine.client import EngineError, escape_for_engine
 from bot.engine.trackers import erase_tracker
 from bot.i18n.render import RenderedMessage
@@ -42,7 +42,6 @@ from nlu.review import service as review
 log = logging.getLogger(__name__)
 
 TECHNICAL_PROBLEM = {"custom": {"key": "technical_problem"}}
-CRISIS_REPLY = {"custom": {"key": "crisis"}}
 OPT_OUT_CONFIRM = {"custom": {"key": "opt_out_confirm"}}
 # Answers to "where do you live?" up to this many words are read as a place, not by the model.
 PLACE_ANSWER_MAX_WORDS = 2
@@ -128,12 +127,12 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
             # Kept for the counsellors (an escalation connector forwards messages with this status).
             await run_in_threadpool(service.set_message_status, services.store, inbound.id, "for_counsellor")
             return TurnResult(conversation.id, conversation.language, True)
-        raw_messages = [CRISIS_REPLY if forced == "crisis" else OPT_OUT_CONFIRM]
+        raw_messages = [_crisis_reply(crisis) if forced == "crisis" else OPT_OUT_CONFIRM]
         if forced == "opt_out":
             await run_in_threadpool(service.transition, services.store, conversation.id, "closed", "citizen",
                                     "opt_out")
     else:
-        metadata = turn_metadata(turn_language)
+        metadata = turn_metadata(turn_language, crisis.category if crisis else None)
         if forced:
             # A forced intent replaces the text in the engine; actions read the citizen's words here.
             metadata["text"] = forced_text or text
@@ -154,10 +153,10 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         # What the model understood, for counsellors and the review queue; read off the reply's path.
         in_background(_record_understanding(services, conversation.engine_sender_id, said))
     if crisis and (conversation.state in service.WITH_COUNSELLORS
-                   or not any(_key(raw) == "crisis" for raw in raw_messages)):
+                   or not any(_key(raw) in CRISIS_REPLIES for raw in raw_messages)):
         # Safety does not depend on the engine: answer and escalate (urgent) here.
         await run_in_threadpool(service.escalate, services.store, conversation.id, "urgent", "crisis")
-        raw_messages = [CRISIS_REPLY]
+        raw_messages = [_crisis_reply(crisis)]
 
     # Actions may have changed the conversation (language switch, escalation): read it again.
     conversation = await run_in_threadpool(service.by_engine_sender, services.store, conversation.engine_sender_id)
@@ -248,6 +247,11 @@ async def resume_engine(services: Services, sender_id: str) -> None:
     except EngineError as exc:
         # The next turn would be ignored by a paused tracker; say so where an operator looks.
         log.error("could not resume the engine for %s: %s", sender_id, exc)
+
+
+def _crisis_reply(crisis: CrisisMatch | None) -> dict:
+    """The emergency reply for what the screen found (the engine's action chooses the same way)."""
+    return {"custom": {"key": crisis_reply_key(crisis.category if crisis else None)}}
 
 
 def _source(crisis: CrisisMatch | None) -> str:
