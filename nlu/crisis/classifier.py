@@ -42,6 +42,13 @@ its training messages. On the validation set, behind round 9's rules, it misses 
 at BAR (51 before it learnt round 9) and 1 with 52 at 0.45; BAR stays, because out of fold 0.45 reads
 127 instead of 90 of 2,637 ordinary training messages as crises.
 
+Round 10 (2026-11-25) tried teaching it help requests: 800 calm ones from new writers (heavy words, safe
+situations: "I drink every night and can't stop", "nowhere to sleep tonight") plus round 9's 400, and 100
+crises asked as a request for help. It then read 61 instead of 75 of the search's 550 development queries
+(ordinary help requests, never learnt) as crises, and on the validation set missed as many (4 of 484) with
+41 alarms instead of 45; held-out it missed one crisis more (4 of 400) and raised 24 alarms instead of 21
+on 300 hard negatives. Not kept: those messages tune the rules only (nlu/crisis/dev/minimal_pairs).
+
 The fitted model is cached by a hash of everything it learns from, like the Rasa model:
 `crisis-<hash>.npz` in the checkout's models folder and in the cache outside it.
 """
