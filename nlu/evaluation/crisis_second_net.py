@@ -27,7 +27,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from bot.settings import get_settings
 from knowledge.text_classifier import Rows, VectorNgramClassifier
-from nlu.crisis.classifier import BAR, DEV_DIR, LANGUAGES, training_messages
+from nlu.crisis import DEV_DIR
+from nlu.crisis.classifier import BAR, LANGUAGES, training_messages
 from nlu.crisis.screen import CrisisScreen, long_enough
 
 # Nonsense a helper wrote for development (keyboard mashing, word salad, lorem ipsum): no crisis in it.
