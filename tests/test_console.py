@@ -109,6 +109,10 @@ def test_the_console_in_chromium_claim_reply_note_and_resolve(browser, live):
     cid = uuid.uuid4().hex
     live.http.post("/api/webchat/messages", json={"conversation_id": cid, "text": "QOF", "language": "so"})
     conversation_id = service.find(store, "webchat", cid).id
+    hit = uuid.uuid4().hex  # a crisis waiting too: its row says what kind
+    live.http.post("/api/webchat/messages", json={"conversation_id": hit, "language": "so",
+                                                  "text": "ninkayga ayaa hadda i garaacaya, caawa wuu i dilayaa"})
+    hit_id = service.find(store, "webchat", hit).id
 
     # bypass_csp only lets the test inject axe-core; the page itself runs under its policy elsewhere.
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live.url, bypass_csp=True)
@@ -121,6 +125,9 @@ def test_the_console_in_chromium_claim_reply_note_and_resolve(browser, live):
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url("**/console")
+        urgent_row = page.locator(f"tr:has([data-open='{hit_id}'])")
+        urgent_row.wait_for()
+        assert urgent_row.locator("td").first.inner_text().split() == ["AKUT", "vold", "i", "hjemmet"]
         page.click(f"[data-open='{conversation_id}']")
         page.wait_for_selector("#transcript li.citizen")
         assert "QOF" in page.locator("#transcript li.citizen").first.inner_text()

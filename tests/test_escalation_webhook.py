@@ -98,6 +98,24 @@ def test_a_helpdesk_that_fails_twice_gets_each_event_exactly_once_in_order_and_s
         assert all(e.delivered_at is not None for e in session.scalars(select(OutboxEvent)))
 
 
+def test_a_crisis_ticket_names_its_kind_and_so_does_a_crisis_written_while_waiting(stack):
+    """The helpdesk learns what kind of crisis a ticket is (violence at home needs the hotline, a medical
+    one the ambulance): found by the app's crisis rules, with the engine down as here."""
+    helpdesk = Helpdesk([])
+    app, server, url = stack(helpdesk)
+    with server.running(), httpx.Client(base_url=url, timeout=30) as http:
+        cid = uuid.uuid4().hex
+        for text in ("min mand slår mig, og jeg tør ikke gå hjem i aften", "er der nogen?",
+                     "nu er min far faldet om og trækker ikke vejret"):
+            assert http.post("/api/webchat/messages", json={"conversation_id": cid, "text": text,
+                                                            "language": "da"}).status_code == 200
+        assert wait_until(lambda: len(helpdesk.accepted()) == 3), helpdesk.requests
+    opened, waiting, collapsed = (r["body"] for r in helpdesk.accepted())
+    assert (opened["type"], opened["priority"], opened["crisis_kind"]) == ("ticket.opened", "urgent", "violence")
+    assert (waiting["type"], waiting["crisis_kind"]) == ("message.created", None)
+    assert (collapsed["type"], collapsed["crisis_kind"]) == ("message.created", "medical")
+
+
 def test_events_the_helpdesk_never_takes_go_to_the_dead_letters(stack):
     helpdesk = Helpdesk([500] * 100)
     app, server, _ = stack(helpdesk, max_attempts=3)

@@ -136,6 +136,21 @@ def escalate(store: Store, conversation_id: int, priority: str, reason: str) -> 
     return queued
 
 
+def latest_crisis_kinds(session, conversation_ids: list[int]) -> dict[int, str]:
+    """Per conversation, the kind of the citizen's latest crisis message (violence, medical, suicide, …, or
+    "classifier"), so whoever takes an urgent conversation knows what help it needs before opening it."""
+    kinds: dict[int, str] = {}
+    if not conversation_ids:
+        return kinds
+    for conversation_id, payload in session.execute(
+            select(Message.conversation_id, Message.payload)
+            .where(Message.conversation_id.in_(conversation_ids), Message.direction == "in")
+            .order_by(Message.id)):
+        if (payload or {}).get("crisis_kind"):
+            kinds[conversation_id] = payload["crisis_kind"]
+    return kinds
+
+
 def transitions_of(store: Store, conversation_id: int) -> list[Transition]:
     with store.session() as session:
         return list(session.scalars(select(Transition).where(Transition.conversation_id == conversation_id)

@@ -104,7 +104,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
     # Persisted (committed) before anything else can fail: nothing a citizen writes is lost.
     inbound = await run_in_threadpool(
         service.add_message, services.store, conversation.id, "in", "citizen", text, turn_language,
-        "received", {"crisis_rule": crisis.rule_id} if crisis else None,
+        "received", {"crisis_rule": crisis.rule_id, "crisis_kind": crisis.category} if crisis else None,
     )
 
     if requested in REQUESTABLE_INTENTS and crisis is None:
@@ -122,6 +122,9 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
             conversation = reopened
             await resume_engine(services, conversation.engine_sender_id)
     engine_ok = True
+    # A crisis written while waiting is answered here and kept for the counsellors like every other message
+    # then, so an external helpdesk hears of it too.
+    final_status = "for_counsellor" if conversation.state in service.WITH_COUNSELLORS else None
     if conversation.state in service.WITH_COUNSELLORS:
         if forced not in ("crisis", "opt_out"):
             # Kept for the counsellors (an escalation connector forwards messages with this status).
@@ -174,7 +177,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
         )
         stored_ids.append(stored.id)
     await run_in_threadpool(service.set_message_status, services.store, inbound.id,
-                            "processed" if engine_ok else "failed")
+                            final_status or ("processed" if engine_ok else "failed"))
 
     if "erase_conversation" in effects:
         await _erase(services, conversation.id, conversation.engine_sender_id)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from bot.conversations.models import Conversation, Message, Transition
-from bot.conversations.service import WITH_COUNSELLORS
+from bot.conversations.service import WITH_COUNSELLORS, latest_crisis_kinds
 from bot.settings import Settings
 from bot.store.db import Store
 from connectors.escalation.models import Cursor, DeadLetter, OutboxEvent
@@ -95,6 +95,7 @@ def produce(store: Store) -> int:
                 recent = session.scalars(select(Message).where(Message.conversation_id == conversation.id)
                                          .order_by(Message.id.desc()).limit(CONTEXT_MESSAGES)).all()
                 payload["transcript"] = [{"author": m.author, "text": m.text} for m in reversed(recent)]
+                payload["crisis_kind"] = latest_crisis_kinds(session, [conversation.id]).get(conversation.id)
             session.add(OutboxEvent(idempotency_key=payload["id"], event_type=event_type, payload=payload))
             added += 1
         messages_read = _position(session, "messages")
@@ -104,7 +105,8 @@ def produce(store: Store) -> int:
         for message, conversation in rows:
             messages_read.position = message.id
             payload = {**_base(conversation), "type": "message.created", "id": f"message:{message.id}",
-                       "text": message.text, "at": message.created_at.isoformat()}
+                       "text": message.text, "crisis_kind": (message.payload or {}).get("crisis_kind"),
+                       "at": message.created_at.isoformat()}
             session.add(OutboxEvent(idempotency_key=payload["id"], event_type="message.created", payload=payload))
             added += 1
     return added

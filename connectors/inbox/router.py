@@ -39,7 +39,7 @@ async def list_conversations(request: Request, user: Counsellor,
     return [QueueEntry(id=item.conversation.id, language=item.conversation.language,
                        priority=item.conversation.priority, state=item.conversation.state,
                        channel=item.conversation.channel, waiting_s=item.waiting_s, assigned_to=item.assigned_to,
-                       region=item.region)
+                       region=item.region, crisis_kind=item.crisis_kind)
             for item in items]
 
 
@@ -77,6 +77,7 @@ async def messages(conversation_id: int, request: Request, user: Counsellor) -> 
         messages=[CounsellorMessage(id=m.id, author=m.author, text=m.text, language=m.language,
                                     created_at=m.created_at, offers=(m.payload or {}).get("offer_ids"),
                                     crisis_rule=(m.payload or {}).get("crisis_rule"),
+                                    crisis_kind=(m.payload or {}).get("crisis_kind"),
                                     intent=((m.payload or {}).get("nlu") or {}).get("intent"),
                                     confidence=((m.payload or {}).get("nlu") or {}).get("confidence"))
                   for m in stored],

@@ -6,6 +6,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from bot.validation import check_text
 
+CRISIS_KIND = ("what the crisis screen found in the citizen's latest crisis message: suicide | self_harm | overdose | "
+               "violence | medical, or classifier (the classifier caught it; it names no kind)")
+
 
 class QueueEntry(BaseModel):
     id: int
@@ -17,6 +20,7 @@ class QueueEntry(BaseModel):
     region: str | None = Field(default=None, description="the citizen's region, when the bot searched around "
                                                          "their municipality")
     assigned_to: str | None = None
+    crisis_kind: str | None = Field(default=None, description=CRISIS_KIND)
 
 
 class CounsellorMessage(BaseModel):
@@ -27,6 +31,7 @@ class CounsellorMessage(BaseModel):
     created_at: datetime
     offers: list[str] | None = Field(default=None, description="ids of the offers the message showed")
     crisis_rule: str | None = None
+    crisis_kind: str | None = Field(default=None, description=CRISIS_KIND)
     intent: str | None = Field(default=None, description="what the citizen's message was understood as")
     confidence: float | None = None
 

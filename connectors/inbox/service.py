@@ -45,6 +45,7 @@ class QueueItem:
     language_match: bool
     region: str | None = None
     region_match: bool = False
+    crisis_kind: str | None = None
 
     @property
     def waiting_s(self) -> int:
@@ -75,11 +76,12 @@ def queue(store: Store, user: User, states: tuple[str, ...]) -> list[QueueItem]:
         regions = dict(session.execute(
             select(ConversationPlace.conversation_id, ConversationPlace.region)
             .where(ConversationPlace.conversation_id.in_(ids))).all()) if ids else {}
+        crisis_kinds = service.latest_crisis_kinds(session, ids)
     languages = set(user.language_list)
     profile = profile_of(store, user.id)
     covered = set(profile.region_list) if profile else set()
     items = [QueueItem(c, queued_at.get(c.id), assigned.get(c.id), c.language in languages, regions.get(c.id),
-                       regions.get(c.id) in covered)
+                       regions.get(c.id) in covered, crisis_kinds.get(c.id))
              for c in conversations]
     return sorted(items, key=lambda item: (item.conversation.priority != "urgent", not item.language_match,
                                            not item.region_match, -item.waiting_s))

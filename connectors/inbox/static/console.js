@@ -7,6 +7,10 @@
   var REFRESH_MS = 3000;
   var STATE = { queued: 'Venter', human: 'Hos rådgiver', bot: 'Bot', closed: 'Afsluttet' };
   var AUTHOR = { citizen: 'Borger', bot: 'Bot', counsellor: 'Rådgiver', system: 'System' };
+  // What the crisis screen found: the kind decides the first help (112, the violence hotline, a talk).
+  var CRISIS_KIND = { suicide: 'selvmord', self_harm: 'selvskade', overdose: 'overdosis', violence: 'vold i hjemmet',
+    medical: 'akut sygdom', classifier: 'art ukendt (modellen)' };
+  function crisisLabel(kind) { return CRISIS_KIND[kind] || kind; }
   var INTENTS = ['greet', 'goodbye', 'thank', 'affirm', 'deny', 'seek_support', 'inform_location',
     'choose_language', 'request_human', 'more_results', 'offer_details', 'send_offer', 'crisis', 'opt_out',
     'delete_data', 'bot_challenge', 'help', 'out_of_scope'];
@@ -44,7 +48,9 @@
       $('queue-empty').hidden = items.length > 0;
       items.forEach(function (item) {
         var row = el('tr', (item.priority === 'urgent' ? 'urgent' : '') + (item.id === current ? ' selected' : ''));
-        row.appendChild(el('td', null, item.priority === 'urgent' ? 'AKUT' : 'normal'));
+        var priority = el('td', null, item.priority === 'urgent' ? 'AKUT' : 'normal');
+        if (item.crisis_kind) priority.appendChild(el('span', 'kind', crisisLabel(item.crisis_kind)));
+        row.appendChild(priority);
         row.appendChild(el('td', null, item.language));
         row.appendChild(el('td', null, item.region || '–'));
         row.appendChild(el('td', null, item.channel));
@@ -90,7 +96,10 @@
     messages.forEach(function (message) {
       var item = el('li', message.author);
       item.appendChild(el('span', 'who', AUTHOR[message.author] || message.author));
-      if (message.crisis_rule) item.appendChild(el('span', 'flag', 'Krise (' + message.crisis_rule + ') '));
+      if (message.crisis_rule) {
+        item.appendChild(el('span', 'flag', 'Krise' + (message.crisis_kind ? ': ' + crisisLabel(message.crisis_kind) : '') +
+          ' · ' + message.crisis_rule + ' '));
+      }
       var text = el('p', null, message.text);
       text.dir = 'auto';
       text.lang = message.language;
