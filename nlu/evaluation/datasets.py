@@ -43,7 +43,7 @@ def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
     (which the classifier also learns from) and, where there is one, round 8's minimal pairs
     (nlu/crisis/dev/minimal_pairs/<lang>.yml, for the rules only)."""
     paths = [DEV_DIR / f"{language}.yml"]
-    if (pairs := MINIMAL_PAIRS_DIR / f"{language}.yml").exists():  # English has none
+    if (pairs := MINIMAL_PAIRS_DIR / f"{language}.yml").exists():
         paths.append(pairs)
     crises, calm = [], []
     for path in paths:
