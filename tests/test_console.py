@@ -130,6 +130,9 @@ def test_the_console_in_chromium_claim_reply_note_and_resolve(browser, live):
         assert urgent_row.locator("td").first.inner_text().split() == ["AKUT", "vold", "i", "hjemmet"]
         page.click(f"[data-open='{conversation_id}']")
         page.wait_for_selector("#transcript li.citizen")
+        # Opening a conversation may scroll the queue sideways; the priority column stays in view.
+        queue_box, priority_box = page.locator(".queue").bounding_box(), urgent_row.locator("td").first.bounding_box()
+        assert priority_box["x"] >= queue_box["x"] - 1
         assert "QOF" in page.locator("#transcript li.citizen").first.inner_text()
         page.click("#claim")
         page.wait_for_function("() => !document.getElementById('reply').disabled")
