@@ -116,6 +116,27 @@ def test_a_crisis_ticket_names_its_kind_and_so_does_a_crisis_written_while_waiti
     assert (collapsed["type"], collapsed["crisis_kind"]) == ("message.created", "medical")
 
 
+def test_a_ticket_made_after_later_crises_keeps_the_kind_it_was_opened_for(tmp_path):
+    """The worker may turn the hand-off into a ticket only after the citizen wrote again: the ticket's kind
+    is the crisis it was opened for, the later one comes as its own message."""
+    from bot.store.db import Store
+    from connectors.escalation.webhook import produce
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_schema()
+    conversation = service.get_or_create(store, "webchat", uuid.uuid4().hex, "da")
+    service.add_message(store, conversation.id, "in", "citizen", "min mand slår mig", "da", "processed",
+                        {"crisis_rule": "da-violence-now", "crisis_kind": "violence"})
+    service.escalate(store, conversation.id, "urgent", "crisis")
+    service.add_message(store, conversation.id, "in", "citizen", "min far trækker ikke vejret", "da",
+                        "for_counsellor", {"crisis_rule": "da-medical-breathing", "crisis_kind": "medical"})
+    assert produce(store) == 2
+    with store.session() as session:
+        events = {e.event_type: e.payload for e in session.scalars(select(OutboxEvent))}
+    assert events["ticket.opened"]["crisis_kind"] == "violence"
+    assert events["message.created"]["crisis_kind"] == "medical"
+
+
 def test_events_the_helpdesk_never_takes_go_to_the_dead_letters(stack):
     helpdesk = Helpdesk([500] * 100)
     app, server, _ = stack(helpdesk, max_attempts=3)

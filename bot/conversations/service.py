@@ -1,5 +1,7 @@
 """Conversation bookkeeping shared by channels, the turn pipeline and actions."""
 
+from datetime import datetime
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -136,16 +138,18 @@ def escalate(store: Store, conversation_id: int, priority: str, reason: str) -> 
     return queued
 
 
-def latest_crisis_kinds(session, conversation_ids: list[int]) -> dict[int, str]:
+def latest_crisis_kinds(session, conversation_ids: list[int], until: datetime | None = None) -> dict[int, str]:
     """Per conversation, the kind of the citizen's latest crisis message (violence, medical, suicide, …, or
-    "classifier"), so whoever takes an urgent conversation knows what help it needs before opening it."""
+    "classifier"), so whoever takes an urgent conversation knows what help it needs before opening it.
+    `until` leaves out later messages (what a ticket opened at that moment was about)."""
     kinds: dict[int, str] = {}
     if not conversation_ids:
         return kinds
-    for conversation_id, payload in session.execute(
-            select(Message.conversation_id, Message.payload)
-            .where(Message.conversation_id.in_(conversation_ids), Message.direction == "in")
-            .order_by(Message.id)):
+    query = select(Message.conversation_id, Message.payload).where(Message.conversation_id.in_(conversation_ids),
+                                                                   Message.direction == "in")
+    if until is not None:
+        query = query.where(Message.created_at <= until)
+    for conversation_id, payload in session.execute(query.order_by(Message.id)):
         if (payload or {}).get("crisis_kind"):
             kinds[conversation_id] = payload["crisis_kind"]
     return kinds

@@ -95,7 +95,9 @@ def produce(store: Store) -> int:
                 recent = session.scalars(select(Message).where(Message.conversation_id == conversation.id)
                                          .order_by(Message.id.desc()).limit(CONTEXT_MESSAGES)).all()
                 payload["transcript"] = [{"author": m.author, "text": m.text} for m in reversed(recent)]
-                payload["crisis_kind"] = latest_crisis_kinds(session, [conversation.id]).get(conversation.id)
+                # The events may be produced a little later: the kind is the one the ticket was opened for.
+                payload["crisis_kind"] = latest_crisis_kinds(session, [conversation.id],
+                                                             transition.created_at).get(conversation.id)
             session.add(OutboxEvent(idempotency_key=payload["id"], event_type=event_type, payload=payload))
             added += 1
         messages_read = _position(session, "messages")
