@@ -147,6 +147,7 @@ def test_violence_at_home_and_a_medical_emergency_get_their_own_emergency_reply(
 def test_counsellors_see_what_kind_of_crisis_each_conversation_is_about(client):
     """The queue names the kind of the citizen's latest crisis (an urgent violence case needs the hotline, a
     medical one the ambulance), and the transcript names it per message, next to the rule that fired."""
+    from bot.conversations import service
     from bot.users.service import add_user
 
     _, token = add_user(client.app.state.services.store, "Amina-kinds", "counsellor", ["da", "so"])
@@ -157,7 +158,8 @@ def test_counsellors_see_what_kind_of_crisis_each_conversation_is_about(client):
     post(client, conversation_id="kind-3", text="jeg har skrevet breve til mine børn og lagt dem på bordet, nu er "
                                                 "jeg færdig", language="da")
     queue = client.get("/api/counsellor/conversations", headers=as_counsellor).json()
-    ids = {c.external_id: c.id for c in _conversations(client)}
+    store = client.app.state.services.store
+    ids = {cid: service.find(store, "webchat", cid).id for cid in ("kind-1", "kind-2", "kind-3")}
     kinds = {entry["id"]: entry["crisis_kind"] for entry in queue}
     assert kinds[ids["kind-1"]] == "violence"  # the latest crisis message decides
     assert kinds[ids["kind-2"]] == "medical"
@@ -166,11 +168,6 @@ def test_counsellors_see_what_kind_of_crisis_each_conversation_is_about(client):
     citizen = [(m["crisis_kind"], m["crisis_rule"].split("-")[1]) for m in transcript["messages"]
                if m["author"] == "citizen"]
     assert citizen == [("suicide", "suicide"), ("violence", "violence")]
-
-
-def _conversations(client) -> list[Conversation]:
-    with client.app.state.services.store.session() as session:
-        return list(session.scalars(select(Conversation)))
 
 
 def test_a_crisis_the_rules_miss_is_caught_by_the_classifier_and_escalated(client):
