@@ -13,16 +13,16 @@ def crisis_call(sender_id: str, metadata: dict) -> dict:
             "domain": {}}
 
 
-@pytest.mark.parametrize(("kind", "key"), [
-    ("violence", "crisis_violence"),
-    ("medical", "crisis_medical"),
-    ("suicide", "crisis"),
-    ("overdose", "crisis"),
-    ("classifier", "crisis_any"),
-    (None, "crisis_any"),  # the model's own crisis intent, no screen behind it
-    ("<script>", "crisis_any"),  # whatever else arrives in the metadata
+@pytest.mark.parametrize(("kind", "keys"), [
+    ("violence", ["crisis_violence", "crisis_children_line"]),  # BørneTelefonen follows, for children
+    ("medical", ["crisis_medical"]),
+    ("suicide", ["crisis"]),
+    ("overdose", ["crisis"]),
+    ("classifier", ["crisis_any"]),
+    (None, ["crisis_any"]),  # the model's own crisis intent, no screen behind it
+    ("<script>", ["crisis_any"]),  # whatever else arrives in the metadata
 ])
-def test_the_crisis_action_answers_by_the_kind_and_escalates_as_urgent(client, kind, key):
+def test_the_crisis_action_answers_by_the_kind_and_escalates_as_urgent(client, kind, keys):
     settings = client.app.state.services.settings
     store = client.app.state.services.store
     conversation = service.get_or_create(store, "webchat", f"kind-{kind}", "tr")
@@ -31,7 +31,7 @@ def test_the_crisis_action_answers_by_the_kind_and_escalates_as_urgent(client, k
                            headers={"X-Action-Token": settings.action_token})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert [reply["custom"]["key"] for reply in body["responses"]] == [key]
+    assert [reply["custom"]["key"] for reply in body["responses"]] == keys
     assert {"event": "pause"} in body["events"]
     stored = service.find(store, "webchat", f"kind-{kind}")
     assert (stored.state, stored.priority) == ("queued", "urgent")

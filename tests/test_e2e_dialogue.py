@@ -270,6 +270,9 @@ def test_violence_at_home_and_a_medical_emergency_get_their_own_emergency_reply(
         reply = live.say(cid, text, language).json()
         assert texts(reply)[0] == expected(live, key, language), (label, texts(reply))
         assert ("1888" in plain(texts(reply)[0])) == (label == "violence")
+        # BørneTelefonen follows the violence reply (for a child writing), nothing follows the medical one.
+        follow_up = [expected(live, "crisis_children_line", language)] if label == "violence" else []
+        assert texts(reply)[1:1 + len(follow_up)] == follow_up, (label, texts(reply))
         conversation = conversation_of(live, cid)
         assert reply["escalated"] is True and conversation.priority == "urgent"
 

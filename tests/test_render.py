@@ -4,7 +4,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot import SUPPORTED_LANGUAGES
-from bot.engine.actions import crisis_reply_key
+from bot.engine.actions import crisis_reply_key, crisis_reply_keys
 from bot.i18n.render import LOCALES_DIR, Renderer
 from nlu.crisis import CATEGORIES
 
@@ -79,6 +79,17 @@ def test_every_kind_of_crisis_has_its_emergency_reply_with_the_right_lines(rende
     assert replies["suicide"] == replies["self_harm"] == replies["overdose"]
     assert len(set(replies.values())) == 4
     assert crisis_reply_key(None) == crisis_reply_key("classifier") == "crisis_any"
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_violence_is_followed_by_the_line_for_children_and_young_people(renderer, language):
+    """A child writing about a stepfather or a parent who beats them gets BørneTelefonen (116 111) after the
+    violence reply; the other kinds get no second message."""
+    assert crisis_reply_keys("violence") == ("crisis_violence", "crisis_children_line")
+    assert all(crisis_reply_keys(kind) == (crisis_reply_key(kind),)
+               for kind in (*CATEGORIES, "classifier", None) if kind != "violence")
+    line = renderer.render("crisis_children_line", language).text
+    assert "116 111" in line and "BørneTelefonen" in line and "18" in line
 
 
 def offer(number: int, languages: list[str]) -> dict:

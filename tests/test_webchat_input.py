@@ -134,14 +134,31 @@ def test_violence_at_home_and_a_medical_emergency_get_their_own_emergency_reply(
                language="da").json()
     assert hit["escalated"] is True and hit["messages"][0]["text"] == renderer.render("crisis_violence", "da").text
     assert "1888" in hit["messages"][0]["text"]
+    assert [m["text"] for m in hit["messages"][1:2]] == [renderer.render("crisis_children_line", "da").text]
     breath = post(client, conversation_id="breath", text="aabahay wuu dhacay oo ma neefsanayo", language="so").json()
     assert breath["escalated"] is True and breath["messages"][0]["text"] == renderer.render("crisis_medical", "so").text
     # The violence conversation is queued now: a second crisis there is answered by its own kind again.
     again = post(client, conversation_id="hit", text="han står uden for døren nu og truer med at slå mig ihjel",
                  language="da").json()
-    assert again["messages"][0]["text"] == renderer.render("crisis_violence", "da").text
+    assert [m["text"] for m in again["messages"]] == [renderer.render(key, "da").text
+                                                      for key in ("crisis_violence", "crisis_children_line")]
     kinds = [m.payload["crisis_rule"] for m in stored_messages(client) if m.direction == "in"]
     assert [kind.split("-")[:2] for kind in kinds] == [["da", "violence"], ["so", "medical"], ["da", "violence"]]
+
+
+def test_a_child_telling_of_abuse_at_night_gets_the_violence_reply_and_the_line_for_children(client):
+    """Round 12 of the crisis rules: sexual violence and violence against children count as violence. A
+    13-year-old writing in Turkish about a stepfather who comes into their room at night gets 112 and Lev
+    Uden Vold, then BørneTelefonen's 116 111, and an urgent counsellor; the engine is down here."""
+    renderer = client.app.state.services.renderer
+    body = post(client, conversation_id="child", text="üvey babam geceleri odama giriyor, 13 yaşındayım",
+                language="tr").json()
+    assert body["escalated"] is True
+    texts = [m["text"] for m in body["messages"]]
+    assert texts[:2] == [renderer.render(key, "tr").text for key in ("crisis_violence", "crisis_children_line")]
+    assert "116 111" in texts[1] and "1888" in texts[0]
+    inbound = [m for m in stored_messages(client) if m.direction == "in"][-1]
+    assert inbound.payload["crisis_kind"] == "violence" and inbound.payload["crisis_rule"].startswith("tr-")
 
 
 def test_counsellors_see_what_kind_of_crisis_each_conversation_is_about(client):

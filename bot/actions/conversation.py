@@ -8,7 +8,7 @@ from bot import SUPPORTED_LANGUAGES
 from bot.actions.context import ActionContext
 from bot.conversations import service
 from bot.conversations.hours import OpeningHours, availability, schedules_for
-from bot.engine.actions import ActionResult, crisis_reply_key
+from bot.engine.actions import ActionResult, crisis_reply_keys
 from bot.users.service import team_languages
 from nlu.normalise import fold
 from nlu.review import service as review
@@ -54,7 +54,9 @@ async def handoff(ctx: ActionContext) -> ActionResult:
 
 async def crisis(ctx: ActionContext) -> ActionResult:
     await run_in_threadpool(service.escalate, ctx.services.store, ctx.conversation_id, "urgent", "crisis")
-    result = ActionResult().say(crisis_reply_key(ctx.crisis_kind))
+    result = ActionResult()
+    for key in crisis_reply_keys(ctx.crisis_kind):
+        result.say(key)
     result.events.append(PAUSE)
     return result
 

@@ -65,11 +65,20 @@ CRISIS_REPLY_BY_KIND = {"suicide": "crisis", "self_harm": "crisis", "overdose": 
                         "violence": "crisis_violence", "medical": "crisis_medical"}
 CRISIS_REPLY_ANY_KIND = "crisis_any"
 CRISIS_REPLIES = frozenset(CRISIS_REPLY_BY_KIND.values()) | {CRISIS_REPLY_ANY_KIND}
+# Violence reaches children too (round 12 of the crisis rules: a child writing about a stepfather, a parent
+# beating a child): after the violence reply, BørneTelefonen's line for children and young people, as a
+# message of its own so the reply before it keeps its SMS budget.
+CRISIS_FOLLOW_UPS = {"violence": ("crisis_children_line",)}
 
 
 def crisis_reply_key(kind: str | None) -> str:
     """The key of the emergency reply (bot/locales) for a crisis of this kind."""
     return CRISIS_REPLY_BY_KIND.get(kind or "", CRISIS_REPLY_ANY_KIND)
+
+
+def crisis_reply_keys(kind: str | None) -> tuple[str, ...]:
+    """The emergency reply's key and the keys of the messages that follow it, in order."""
+    return (crisis_reply_key(kind), *CRISIS_FOLLOW_UPS.get(kind or "", ()))
 
 
 def turn_metadata(language: str, crisis_kind: str | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.conversations import service
-from bot.engine.actions import CRISIS_REPLIES, crisis_reply_key, turn_metadata
+from bot.engine.actions import CRISIS_REPLIES, crisis_reply_keys, turn_metadata
 from bot.engine.client import EngineError, escape_for_engine
 from bot.engine.trackers import erase_tracker
 from bot.i18n.render import RenderedMessage
@@ -130,7 +130,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
             # Kept for the counsellors (an escalation connector forwards messages with this status).
             await run_in_threadpool(service.set_message_status, services.store, inbound.id, "for_counsellor")
             return TurnResult(conversation.id, conversation.language, True)
-        raw_messages = [_crisis_reply(crisis) if forced == "crisis" else OPT_OUT_CONFIRM]
+        raw_messages = _crisis_replies(crisis) if forced == "crisis" else [OPT_OUT_CONFIRM]
         if forced == "opt_out":
             await run_in_threadpool(service.transition, services.store, conversation.id, "closed", "citizen",
                                     "opt_out")
@@ -159,7 +159,7 @@ async def handle_turn(services: Services, channel: str, external_id: str, text: 
                    or not any(_key(raw) in CRISIS_REPLIES for raw in raw_messages)):
         # Safety does not depend on the engine: answer and escalate (urgent) here.
         await run_in_threadpool(service.escalate, services.store, conversation.id, "urgent", "crisis")
-        raw_messages = [_crisis_reply(crisis)]
+        raw_messages = _crisis_replies(crisis)
 
     # Actions may have changed the conversation (language switch, escalation): read it again.
     conversation = await run_in_threadpool(service.by_engine_sender, services.store, conversation.engine_sender_id)
@@ -252,9 +252,9 @@ async def resume_engine(services: Services, sender_id: str) -> None:
         log.error("could not resume the engine for %s: %s", sender_id, exc)
 
 
-def _crisis_reply(crisis: CrisisMatch | None) -> dict:
-    """The emergency reply for what the screen found (the engine's action chooses the same way)."""
-    return {"custom": {"key": crisis_reply_key(crisis.category if crisis else None)}}
+def _crisis_replies(crisis: CrisisMatch | None) -> list[dict]:
+    """The emergency reply for what the screen found and what follows it (the engine's action chooses the same way)."""
+    return [{"custom": {"key": key}} for key in crisis_reply_keys(crisis.category if crisis else None)]
 
 
 def _source(crisis: CrisisMatch | None) -> str:
