@@ -40,13 +40,10 @@ def crisis_set(language: str) -> tuple[list[str], list[str]]:
 
 def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
     """The crisis rules' development set, tuning data unlike tests/data/crisis: nlu/crisis/dev/<lang>.yml
-    (which the classifier also learns from) and, where there is one, round 8's minimal pairs
-    (nlu/crisis/dev/minimal_pairs/<lang>.yml, for the rules only)."""
-    paths = [DEV_DIR / f"{language}.yml"]
-    if (pairs := MINIMAL_PAIRS_DIR / f"{language}.yml").exists():
-        paths.append(pairs)
+    (which the classifier also learns from) and the minimal pairs of round 8 and later
+    (nlu/crisis/dev/minimal_pairs/<lang>.yml, for the rules only; English has had one since round 11)."""
     crises, calm = [], []
-    for path in paths:
+    for path in (DEV_DIR / f"{language}.yml", MINIMAL_PAIRS_DIR / f"{language}.yml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         crises += data["crisis"]
         calm += data["not_crisis"]
