@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.settings import get_settings
 from knowledge.text_classifier import Rows, VectorNgramClassifier
 from nlu.crisis import DEV_DIR
-from nlu.crisis.classifier import BAR, LANGUAGES, training_messages
+from nlu.crisis.classifier import BAR, LANGUAGES, C, training_messages
 from nlu.crisis.screen import CrisisScreen, long_enough
 
 # Nonsense a helper wrote for development (keyboard mashing, word salad, lorem ipsum): no crisis in it.
@@ -139,7 +139,7 @@ def main(validation: bool = typer.Option(False, help="score the product's screen
     read = np.array([long_enough(text) for text in nonsense])  # what the screen would pass to the classifier
     strata = np.array([f"{language}/{label}" for language, label in zip(languages, crisis, strict=True)])
     console = Console()
-    for ngram_weight, c in ((0.0, 4.0), (1.0, 4.0), (1.0, 16.0)):
+    for ngram_weight, c in ((0.0, 4.0), (1.0, 4.0), (1.0, C)):
         probabilities, nonsense_probabilities = out_of_fold(texts, crisis, strata, vectors, ngram_weight, c,
                                                             nonsense, nonsense_vectors)
         table = Table(title=f"Crisis classifier out of fold (e5{' + n-grams' if ngram_weight else ''}, C={c}): "
