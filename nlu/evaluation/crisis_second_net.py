@@ -6,7 +6,8 @@
 With --validation it scores the product's screen (the rules, then the fitted classifier from the model
 folders) on the validation set (nlu/crisis/validation), which neither learns from, for a range of
 bars: the table the bar in nlu/crisis/classifier.py was checked against (round 8); then how many of the
-search's development queries, ordinary help requests, it reads as a crisis. Nothing under tests/data is read.
+search's development queries, ordinary help requests, and of the ordinary chat messages in
+nlu/crisis/validation/chat it reads as a crisis. Nothing under tests/data is read.
 
 The crisis second net (nlu/crisis/classifier.py) is a logistic regression, crisis against everything
 else, on the e5 sentence vector plus character 2–4-grams of the folded text, fitted on the training
@@ -94,6 +95,7 @@ def validation_table(settings, console: Console) -> None:
         table.add_row(label, *cells, f"{missed} · {alarms}")
     console.print(table)
     help_requests_table(screen, console)
+    chat_table(screen, console)
 
 
 def help_requests_table(screen: CrisisScreen, console: Console) -> None:
@@ -106,11 +108,28 @@ def help_requests_table(screen: CrisisScreen, console: Console) -> None:
     from knowledge.search.topics import TOPIC_EXAMPLES_FILE  # the search's development queries
 
     queries = load_queries(TOPIC_EXAMPLES_FILE)
-    languages = sorted({query.language for query in queries})
-    texts = [query.text for query in queries]
+    readings_table("Help requests (knowledge/eval/dev_queries.yml) the screen reads as a crisis",
+                   [(query.language, query.text) for query in queries], screen, console)
+
+
+def chat_table(screen: CrisisScreen, console: Console) -> None:
+    """How many ordinary chat messages of three words or more (nlu/crisis/validation/chat: goodbyes, thanks,
+    yes and no, questions about an offer) the screen reads as a crisis, per language and bar. None is a
+    crisis, so the right number is zero; goodbyes ("I have to go now, take care") read like farewells."""
+    from nlu.evaluation.datasets import EVALUATED_LANGUAGES, crisis_validation_chat
+
+    readings_table("Ordinary chat messages (nlu/crisis/validation/chat) the screen reads as a crisis",
+                   [(language, text) for language in EVALUATED_LANGUAGES for text in crisis_validation_chat(language)],
+                   screen, console)
+
+
+def readings_table(title: str, messages: list[tuple[str, str]], screen: CrisisScreen, console: Console) -> None:
+    """Per language and screen row (screens()), how many of these (language, text) messages fire."""
+    languages = sorted({language for language, _ in messages})
+    texts = [text for _, text in messages]
     ruled = [screen.rules_match(text) is not None for text in texts]
     probabilities = screen.classifier_probabilities(texts)
-    table = Table(title="Help requests (knowledge/eval/dev_queries.yml) the screen reads as a crisis")
+    table = Table(title=title)
     table.add_column("screen", no_wrap=True)
     for language in languages:
         table.add_column(language, justify="right")
@@ -118,9 +137,9 @@ def help_requests_table(screen: CrisisScreen, console: Console) -> None:
     for label, bar in screens():
         fired = [rule or (bar is not None and p is not None and p >= bar)
                  for rule, p in zip(ruled, probabilities, strict=True)]
-        cells = [f"{sum(f for f, q in zip(fired, queries, strict=True) if q.language == language)}/"
-                 f"{sum(q.language == language for q in queries)}" for language in languages]
-        table.add_row(label, *cells, f"{sum(fired)}/{len(queries)}")
+        cells = [f"{sum(f for f, (lang, _) in zip(fired, messages, strict=True) if lang == language)}/"
+                 f"{sum(lang == language for lang, _ in messages)}" for language in languages]
+        table.add_row(label, *cells, f"{sum(fired)}/{len(messages)}")
     console.print(table)
 
 

@@ -57,6 +57,14 @@ def crisis_validation_set(language: str) -> tuple[list[str], list[str]]:
     return list(data["crisis"]), list(data["not_crisis"])
 
 
+def crisis_validation_chat(language: str) -> list[str]:
+    """Ordinary chat messages of three words or more (nlu/crisis/validation/chat): goodbyes, thanks, yes and no,
+    questions about an offer. Nothing learns from them; they count how often the screen reads everyday chat
+    as a crisis."""
+    data = yaml.safe_load((RULES_DIR / "validation" / "chat" / f"{language}.yml").read_text(encoding="utf-8"))
+    return list(data["ordinary"])
+
+
 def nonsense_messages() -> list[str]:
     path = TEST_DIR / "nonsense.txt"
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
