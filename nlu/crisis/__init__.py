@@ -21,6 +21,8 @@ RULES_DIR = Path(__file__).resolve().parent
 # dev/minimal_pairs/<lang>.yml (the rules only).
 DEV_DIR = RULES_DIR / "dev"
 MINIMAL_PAIRS_DIR = DEV_DIR / "minimal_pairs"
+# The validation set (nothing learns from it; it chooses and checks the classifier's bar) and its ordinary chat.
+VALIDATION_DIR = RULES_DIR / "validation"
 CATEGORIES = ("suicide", "self_harm", "overdose", "violence", "medical")
 
 

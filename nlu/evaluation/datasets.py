@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import REPO_ROOT
-from nlu.crisis import DEV_DIR, MINIMAL_PAIRS_DIR, RULES_DIR
+from nlu.crisis import DEV_DIR, MINIMAL_PAIRS_DIR, VALIDATION_DIR
 from nlu.training_data import Example, read_nlu_yaml
 
 TRAIN_DIR = REPO_ROOT / "nlu" / "data"
@@ -53,7 +53,7 @@ def crisis_development_set(language: str) -> tuple[list[str], list[str]]:
 def crisis_validation_set(language: str) -> tuple[list[str], list[str]]:
     """The crisis screen's validation set (nlu/crisis/validation): checks the classifier's bar; neither the
     rules nor the classifier learn from it, and it is not a test set either."""
-    data = yaml.safe_load((RULES_DIR / "validation" / f"{language}.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((VALIDATION_DIR / f"{language}.yml").read_text(encoding="utf-8"))
     return list(data["crisis"]), list(data["not_crisis"])
 
 
@@ -61,7 +61,7 @@ def crisis_validation_chat(language: str) -> list[str]:
     """Ordinary chat messages of three words or more (nlu/crisis/validation/chat): goodbyes, thanks, yes and no,
     questions about an offer. Nothing learns from them; they count how often the screen reads everyday chat
     as a crisis."""
-    data = yaml.safe_load((RULES_DIR / "validation" / "chat" / f"{language}.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((VALIDATION_DIR / "chat" / f"{language}.yml").read_text(encoding="utf-8"))
     return list(data["ordinary"])
 
 
