@@ -18,6 +18,7 @@ def crisis_call(sender_id: str, metadata: dict) -> dict:
     ("medical", ["crisis_medical"]),
     ("suicide", ["crisis"]),
     ("overdose", ["crisis"]),
+    ("unspecified", ["crisis_any"]),  # a cry for rescue that names no kind ("imdat", "نجاتم بدید")
     ("classifier", ["crisis_any"]),
     (None, ["crisis_any"]),  # the model's own crisis intent, no screen behind it
     ("<script>", ["crisis_any"]),  # whatever else arrives in the metadata

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from bot import SUPPORTED_LANGUAGES
-from nlu.crisis import CATEGORIES, DEV_DIR, MINIMAL_PAIRS_DIR, RULES_DIR, CrisisRules, default_rules
+from nlu.crisis import DEV_DIR, MINIMAL_PAIRS_DIR, RULE_CATEGORIES, RULES_DIR, UNSPECIFIED, CrisisRules, default_rules
 from nlu.evaluation.datasets import EVALUATED_LANGUAGES, crisis_development_set, training_examples
 
 
@@ -14,7 +14,24 @@ def test_every_language_has_rules_in_every_category():
     for language in SUPPORTED_LANGUAGES:
         assert (RULES_DIR / f"{language}.yml").exists()
         categories = {rule.category for rule in rules if rule.language == language}
-        assert categories == set(CATEGORIES), f"{language}: {set(CATEGORIES) - categories} missing"
+        assert categories == set(RULE_CATEGORIES), f"{language}: {set(RULE_CATEGORIES) - categories} missing"
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("red mig", UNSPECIFIED), ("نجاتم بدید", UNSPECIFIED), ("الحقوني!!", UNSPECIFIED), ("i badbaadiya 🙏", UNSPECIFIED),
+    ("acil yardım lazım", UNSPECIFIED), ("save me", UNSPECIFIED),
+    # a cry for rescue gives way to a rule that names the kind, wherever that rule stands
+    ("imdat annem bayıldı, nefes almıyor", "medical"), ("red mig, han slår mig", "violence"),
+    ("النجدة، بدي انتحر", "suicide"),
+])
+def test_a_cry_for_rescue_names_no_kind_unless_another_rule_does(text, category):
+    assert default_rules().check(text).category == category
+
+
+@pytest.mark.parametrize("text", ["hjælp", "hjælp mig", "ساعدوني", "i caawi", "yardım edin", "کمکم کنید", "help me",
+                                  "kan nogen hjælpe mig med at finde en mødregruppe", "akut hjælp til husleje?"])
+def test_asking_for_help_with_the_assistant_is_no_cry_for_rescue(text):
+    assert default_rules().check(text) is None
 
 
 # Training examples of `seek_support` that describe violence at home going on, which the screen answers as a
@@ -50,7 +67,10 @@ def test_rules_handle_hostile_input_quickly():
     started = time.perf_counter()
     for text in ("", "😀" * 500, "a" * 2000, "\u200f\u200e" * 300, "ha " * 700, "ي" * 2000):
         assert rules.check(text) is None
-    assert time.perf_counter() - started < 5  # a guard against catastrophic backtracking, not a benchmark
+    # A guard against catastrophic backtracking (which on 2,000 characters runs for hours), not a benchmark: an
+    # honest run takes ~1.5 s, and 4.7 s on this 2-core machine busy with other work (round 14); speed is in
+    # `make bench`.
+    assert time.perf_counter() - started < 60
 
 
 def test_a_rule_with_an_exception_does_not_fire_on_it(tmp_path):

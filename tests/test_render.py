@@ -6,7 +6,7 @@ from babel.messages.pofile import read_po
 from bot import SUPPORTED_LANGUAGES
 from bot.engine.actions import crisis_reply_key, crisis_reply_keys
 from bot.i18n.render import LOCALES_DIR, Renderer
-from nlu.crisis import CATEGORIES
+from nlu.crisis import CATEGORIES, UNSPECIFIED
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -78,7 +78,7 @@ def test_every_kind_of_crisis_has_its_emergency_reply_with_the_right_lines(rende
     # Five kinds, four replies: suicide, self-harm and overdose share one.
     assert replies["suicide"] == replies["self_harm"] == replies["overdose"]
     assert len(set(replies.values())) == 4
-    assert crisis_reply_key(None) == crisis_reply_key("classifier") == "crisis_any"
+    assert crisis_reply_key(None) == crisis_reply_key("classifier") == crisis_reply_key(UNSPECIFIED) == "crisis_any"
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
@@ -87,7 +87,7 @@ def test_violence_is_followed_by_the_line_for_children_and_young_people(renderer
     violence reply; the other kinds get no second message."""
     assert crisis_reply_keys("violence") == ("crisis_violence", "crisis_children_line")
     assert all(crisis_reply_keys(kind) == (crisis_reply_key(kind),)
-               for kind in (*CATEGORIES, "classifier", None) if kind != "violence")
+               for kind in (*CATEGORIES, UNSPECIFIED, "classifier", None) if kind != "violence")
     line = renderer.render("crisis_children_line", language).text
     assert "116 111" in line and "BørneTelefonen" in line and "18" in line
 

@@ -59,8 +59,9 @@ class ActionRejected(Exception):
 
 # The emergency reply fits the kind of crisis the app's screen found (nlu.crisis.CATEGORIES): violence at home
 # gets Lev Uden Vold's hotline, an acute medical emergency the ambulance; suicide, self-harm and overdose the
-# reply with Livslinien and the psychiatric emergency room. A crisis of no known kind (the classifier, or the
-# model's own `crisis` intent) gets the reply that names both Livslinien and Lev Uden Vold.
+# reply with Livslinien and the psychiatric emergency room. A crisis of no known kind (a cry for rescue such as
+# "imdat" or "نجاتم بدید", the classifier, or the model's own `crisis` intent) gets the reply that names both
+# Livslinien and Lev Uden Vold.
 CRISIS_REPLY_BY_KIND = {"suicide": "crisis", "self_harm": "crisis", "overdose": "crisis",
                         "violence": "crisis_violence", "medical": "crisis_medical"}
 CRISIS_REPLY_ANY_KIND = "crisis_any"

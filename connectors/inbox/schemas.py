@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field, field_validator
 from bot.validation import check_text
 
 CRISIS_KIND = ("what the crisis screen found in the citizen's latest crisis message: suicide | self_harm | overdose | "
-               "violence | medical, or classifier (the classifier caught it; it names no kind)")
+               "violence | medical, unspecified (a cry for rescue that names no kind) or classifier (the classifier "
+               "caught it; it names no kind)")
 
 
 class QueueEntry(BaseModel):

@@ -23,7 +23,12 @@ DEV_DIR = RULES_DIR / "dev"
 MINIMAL_PAIRS_DIR = DEV_DIR / "minimal_pairs"
 # The validation set (nothing learns from it; it chooses and checks the classifier's bar) and its ordinary chat.
 VALIDATION_DIR = RULES_DIR / "validation"
+# The kinds of crisis a rule names; each has an emergency reply of its own (bot.engine.actions).
 CATEGORIES = ("suicide", "self_harm", "overdose", "violence", "medical")
+# A cry for rescue that names no kind ("save me", "urgent help!", "النجدة"). It gets the reply for a crisis of
+# any kind, and gives way to a rule that names one ("imdat, annem bayildi" is medical).
+UNSPECIFIED = "unspecified"
+RULE_CATEGORIES = (*CATEGORIES, UNSPECIFIED)
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class CrisisRules:
             for item in data["rules"]:
                 if item["id"] in seen:
                     raise ValueError(f"duplicate crisis rule id {item['id']} in {path.name}")
-                if item["category"] not in CATEGORIES:
+                if item["category"] not in RULE_CATEGORIES:
                     raise ValueError(f"{item['id']}: unknown category {item['category']!r}")
                 seen.add(item["id"])
                 try:
@@ -81,12 +86,15 @@ class CrisisRules:
         return cls(rules)
 
     def check(self, text: str) -> CrisisMatch | None:
-        """The first rule that fires on the text, or None."""
+        """The first rule that fires on the text and names a kind, else the first cry of no kind, else None."""
         folded = fold(text)
+        unspecified = None
         for rule in self.rules:
             if rule.fires(folded):
-                return CrisisMatch(rule.id, rule.category)
-        return None
+                if rule.category != UNSPECIFIED:
+                    return CrisisMatch(rule.id, rule.category)
+                unspecified = unspecified or CrisisMatch(rule.id, rule.category)
+        return unspecified
 
 
 @lru_cache(maxsize=1)

@@ -7,9 +7,10 @@
   var REFRESH_MS = 3000;
   var STATE = { queued: 'Venter', human: 'Hos rådgiver', bot: 'Bot', closed: 'Afsluttet' };
   var AUTHOR = { citizen: 'Borger', bot: 'Bot', counsellor: 'Rådgiver', system: 'System' };
-  // What the crisis screen found: the kind decides the first help (112, the violence hotline, a talk).
-  var CRISIS_KIND = { suicide: 'selvmord', self_harm: 'selvskade', overdose: 'overdosis', violence: 'vold i hjemmet',
-    medical: 'akut sygdom', classifier: 'art ukendt (modellen)' };
+  // What the crisis screen found: the kind decides the first help (112, the violence hotline, a talk). Violence
+  // covers a partner, the family, sexual violence and children; a cry for rescue ("red mig") names no kind.
+  var CRISIS_KIND = { suicide: 'selvmord', self_harm: 'selvskade', overdose: 'overdosis', violence: 'vold',
+    medical: 'akut sygdom', unspecified: 'råb om hjælp (art ukendt)', classifier: 'art ukendt (modellen)' };
   function crisisLabel(kind) { return CRISIS_KIND[kind] || kind; }
   var INTENTS = ['greet', 'goodbye', 'thank', 'affirm', 'deny', 'seek_support', 'inform_location',
     'choose_language', 'request_human', 'more_results', 'offer_details', 'send_offer', 'crisis', 'opt_out',
