@@ -187,6 +187,20 @@ def test_counsellors_see_what_kind_of_crisis_each_conversation_is_about(client):
     assert citizen == [("suicide", "suicide"), ("violence", "violence")]
 
 
+def test_a_cry_for_rescue_gets_the_reply_for_any_kind_in_the_citizens_language_and_is_escalated(client):
+    renderer = client.app.state.services.renderer
+    body = post(client, conversation_id="cry", text="نجاتم بدید!!", language="fa").json()
+    assert body["escalated"] is True
+    # No kind named: 112, Livslinien and Lev Uden Vold, in Farsi.
+    assert body["messages"][0]["text"] == renderer.render("crisis_any", "fa").text
+    inbound = stored_messages(client)[0]
+    assert inbound.payload["crisis_kind"] == "unspecified"
+    assert inbound.payload["crisis_rule"] == "fa-unspecified-rescue-cry"
+    # Naming the kind after the cry gets that kind's reply: "imdat, my mother fainted and is not breathing".
+    body = post(client, conversation_id="cry-medical", text="imdat annem bayıldı nefes almıyor", language="tr").json()
+    assert body["messages"][0]["text"] == renderer.render("crisis_medical", "tr").text
+
+
 def test_a_crisis_the_rules_miss_is_caught_by_the_classifier_and_escalated(client):
     renderer = client.app.state.services.renderer
     text = "jeg har skrevet breve til mine børn og lagt dem på bordet, nu er jeg færdig"
