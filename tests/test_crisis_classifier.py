@@ -170,3 +170,16 @@ def test_evaluations_reuse_the_classifiers_verdicts_for_the_same_texts(screen, m
     assert [m.rule_id if m else None for m in first] == [CLASSIFIER_ID, None]
     evaluate._classifier_verdicts(screen, texts[:1])  # other texts: asked again
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(("kind", "text", "fit"), [
+    ("medical", "aabahay wuu dhacay oo ma neefsanayo", "its own reply"),  # my father collapsed, not breathing
+    ("overdose", "min datter har slugt alle mine sovepiller for en time siden", "its own reply"),  # the suicide reply
+    ("violence", "imdat", "the reply for any kind"),  # a cry names no kind: 112, Livslinien and Lev Uden Vold
+    ("self_harm", "min mand slår mig lige nu", "another kind's reply"),
+    ("suicide", "hej, hvornår mødes gruppen", "missed"),
+])
+def test_the_kinds_table_says_whether_the_reply_fits(screen, kind, text, fit):
+    from nlu.evaluation.crisis_second_net import reply_fit
+
+    assert reply_fit(screen, kind, text) == fit

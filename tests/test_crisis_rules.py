@@ -184,18 +184,29 @@ def test_these_crises_fire(text):
 
 @pytest.mark.parametrize("language", EVALUATED_LANGUAGES)
 def test_the_validation_set_shares_no_message_with_what_is_tuned_or_tested(language):
-    """nlu/crisis/validation (with its ordinary chat messages) chooses and checks the classifier's bar: a message
-    the rules or the classifier learnt from (training examples, development sets) would flatter it, one from
-    tests/data/crisis would turn a held-out message into a tuning one."""
-    from nlu.evaluation.datasets import crisis_set, crisis_validation_chat, crisis_validation_set
+    """nlu/crisis/validation (with its ordinary chat messages and its crises labelled by kind) chooses and checks
+    the classifier's bar: a message the rules or the classifier learnt from (training examples, development
+    sets) would flatter it, one from tests/data/crisis would turn a held-out message into a tuning one."""
+    from nlu.crisis import CATEGORIES
+    from nlu.evaluation.datasets import (
+        crisis_set,
+        crisis_validation_chat,
+        crisis_validation_kinds,
+        crisis_validation_set,
+    )
     from nlu.normalise import fold
 
     crises, calm = crisis_validation_set(language)
     chat = crisis_validation_chat(language)  # ordinary chat, three words or more: what the classifier reads
+    kinds = crisis_validation_kinds(language)
     assert len(crises) >= 70 and len(calm) >= 70 and len(chat) >= 70
     assert all(len(text.split()) >= 3 for text in chat)
+    assert set(kinds) == set(CATEGORIES) and all(len(texts) >= 9 for texts in kinds.values())
+    labelled = [text for texts in kinds.values() for text in texts]
+    assert len({fold(text) for text in labelled}) == len(labelled)  # one kind per message
     developed, developed_calm = crisis_development_set(language)
     held_crises, held_calm = crisis_set(language)
     seen = {fold(e.text) for e in training_examples(language)}
     seen |= {fold(text) for text in developed + developed_calm + held_crises + held_calm}
-    assert not {fold(text) for text in crises + calm + chat} & seen
+    assert not {fold(text) for text in crises + calm + chat + labelled} & seen
+    assert not {fold(text) for text in labelled} & {fold(text) for text in crises + calm + chat}

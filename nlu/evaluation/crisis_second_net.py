@@ -7,7 +7,8 @@ With --validation it scores the product's screen (the rules, then the fitted cla
 folders) on the validation set (nlu/crisis/validation), which neither learns from, for a range of
 bars: the table the bar in nlu/crisis/classifier.py was checked against (round 8); then how many of the
 search's development queries, ordinary help requests, and of the ordinary chat messages in
-nlu/crisis/validation/chat it reads as a crisis. Nothing under tests/data is read.
+nlu/crisis/validation/chat it reads as a crisis; and whether the emergency reply fits the kind of crisis
+(nlu/crisis/validation/kinds). Nothing under tests/data is read.
 
 The crisis second net (nlu/crisis/classifier.py) is a logistic regression, crisis against everything
 else, on the e5 sentence vector plus character 2–4-grams of the folded text, fitted on the training
@@ -19,6 +20,8 @@ of the product's bar is explained in nlu/crisis/classifier.py. The last column c
 development nonsense (nlu/crisis/dev/nonsense.txt, never trained on) by any fold's model. Nothing
 under tests/data is read.
 """
+
+from collections import Counter
 
 import numpy as np
 import typer
@@ -96,6 +99,7 @@ def validation_table(settings, console: Console) -> None:
     console.print(table)
     help_requests_table(screen, console)
     chat_table(screen, console)
+    kinds_table(screen, console)
 
 
 def help_requests_table(screen: CrisisScreen, console: Console) -> None:
@@ -121,6 +125,42 @@ def chat_table(screen: CrisisScreen, console: Console) -> None:
     readings_table("Ordinary chat messages (nlu/crisis/validation/chat) the screen reads as a crisis",
                    [(language, text) for language in EVALUATED_LANGUAGES for text in crisis_validation_chat(language)],
                    screen, console)
+
+
+REPLY_FITS = ("its own reply", "the reply for any kind", "another kind's reply", "missed")
+
+
+def reply_fit(screen: CrisisScreen, kind: str, text: str) -> str:
+    """Which of REPLY_FITS the product's screen gives a crisis of this kind. The reply for any kind (112,
+    Livslinien and Lev Uden Vold: the classifier's, or a cry for rescue) is never wrong, only less pointed."""
+    from bot.engine.actions import CRISIS_REPLY_ANY_KIND, crisis_reply_key
+
+    match = screen.check(text)
+    if match is None:
+        return REPLY_FITS[3]
+    reply = crisis_reply_key(match.category)
+    if reply == crisis_reply_key(kind):
+        return REPLY_FITS[0]
+    return REPLY_FITS[1] if reply == CRISIS_REPLY_ANY_KIND else REPLY_FITS[2]
+
+
+def kinds_table(screen: CrisisScreen, console: Console) -> None:
+    """Per language, how the product's screen answers crises labelled by kind (nlu/crisis/validation/kinds):
+    suicide, self-harm and overdose share a reply, violence and acute illness have their own."""
+    from nlu.evaluation.datasets import EVALUATED_LANGUAGES, crisis_validation_kinds
+
+    table = Table(title="Does the emergency reply fit the kind of crisis? (nlu/crisis/validation/kinds)")
+    table.add_column("language")
+    for fit in REPLY_FITS:
+        table.add_column(fit, justify="right")
+    totals = Counter()
+    for language in EVALUATED_LANGUAGES:
+        fits = Counter(reply_fit(screen, kind, text)
+                       for kind, texts in crisis_validation_kinds(language).items() for text in texts)
+        totals += fits
+        table.add_row(language, *(str(fits[fit]) for fit in REPLY_FITS))
+    table.add_row("all", *(str(totals[fit]) for fit in REPLY_FITS))
+    console.print(table)
 
 
 def readings_table(title: str, messages: list[tuple[str, str]], screen: CrisisScreen, console: Console) -> None:

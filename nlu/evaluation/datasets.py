@@ -65,6 +65,15 @@ def crisis_validation_chat(language: str) -> list[str]:
     return list(data["ordinary"])
 
 
+def crisis_validation_kinds(language: str) -> dict[str, list[str]]:
+    """Crises labelled by kind (nlu/crisis/validation/kinds: suicide, self_harm, overdose, violence, medical), to
+    count whether the emergency reply fits. Nothing learns from them."""
+    from nlu.crisis import CATEGORIES
+
+    data = yaml.safe_load((VALIDATION_DIR / "kinds" / f"{language}.yml").read_text(encoding="utf-8"))
+    return {kind: list(data[kind]) for kind in CATEGORIES}
+
+
 def nonsense_messages() -> list[str]:
     path = TEST_DIR / "nonsense.txt"
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
