@@ -104,6 +104,31 @@ def test_a_list_with_a_broken_or_empty_alternative_is_refused(tmp_path, alternat
         CrisisRules.load(tmp_path)
 
 
+def test_a_named_fragment_is_written_once_and_put_in_where_it_is_used(tmp_path):
+    (tmp_path / "xx.yml").write_text(
+        "language: xx\nfragments:\n  when: '(now|tonight)'\n  plea: '(please|{when})'\n"
+        "rules:\n  - id: xx-die\n    category: suicide\n    pattern: ['\\bdie {when}\\b', '^help {plea}$']\n"
+        "    unless: '\\bmovie {when}'\n", encoding="utf-8")
+    rules = CrisisRules.load(tmp_path)
+    assert rules.rules[0].pattern.pattern == r"\bdie (now|tonight)\b|^help (please|(now|tonight))$"
+    assert rules.check("I will die tonight").rule_id == "xx-die"
+    assert rules.check("help tonight").rule_id == "xx-die"
+    assert rules.check("the movie tonight: they die now") is None
+    assert rules.check("help me") is None
+
+
+@pytest.mark.parametrize("file", [
+    "language: xx\nrules:\n  - {id: a, category: suicide, pattern: 'die {when}'}\n",  # never named
+    "language: xx\nfragments:\n  plea: '{when}'\n  when: now\nrules:\n  - {id: a, category: suicide, pattern: x}\n",
+    "language: xx\nfragments:\n  When: now\nrules:\n  - {id: a, category: suicide, pattern: x}\n",
+    "language: xx\nfragments:\n  when: '(now'\nrules:\n  - {id: a, category: suicide, pattern: 'die {when}'}\n",
+])
+def test_an_unknown_misnamed_or_broken_fragment_is_refused(tmp_path, file):
+    (tmp_path / "xx.yml").write_text(file, encoding="utf-8")
+    with pytest.raises(ValueError):
+        CrisisRules.load(tmp_path)
+
+
 def test_unknown_categories_and_duplicate_ids_are_refused(tmp_path):
     (tmp_path / "xx.yml").write_text("language: xx\nrules:\n  - {id: a, category: sadness, pattern: x}\n")
     with pytest.raises(ValueError, match="unknown category"):
