@@ -182,4 +182,6 @@ def test_evaluations_reuse_the_classifiers_verdicts_for_the_same_texts(screen, m
 def test_the_kinds_table_says_whether_the_reply_fits(screen, kind, text, fit):
     from nlu.evaluation.crisis_second_net import reply_fit
 
-    assert reply_fit(screen, kind, text) == fit
+    assert reply_fit(kind, screen.check(text)) == fit
+    assert screen.check_all(["hej", text, "jeg vil tage mit eget liv i aften"]) == \
+        [None, screen.check(text), screen.check("jeg vil tage mit eget liv i aften")]

@@ -90,6 +90,14 @@ class CrisisScreen:
         """The rule that fired, else the classifier's verdict, else None."""
         return self.rules_match(text) or self.classifier_match(text)
 
+    def check_all(self, texts: list[str]) -> list[CrisisMatch | None]:
+        """check() per text, the texts no rule catches in one batch through the embedding model."""
+        matches = [self.rules_match(text) for text in texts]
+        free = [i for i, match in enumerate(matches) if match is None]
+        for i, match in zip(free, self.classifier_matches([texts[i] for i in free]), strict=True):
+            matches[i] = match
+        return matches
+
 
 def screen_for(settings) -> CrisisScreen:
     """Rules, then the crisis classifier (fitted once per training data and embedding model, cached like

@@ -31,7 +31,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from bot.settings import get_settings
 from knowledge.text_classifier import Rows, VectorNgramClassifier
-from nlu.crisis import DEV_DIR
+from nlu.crisis import DEV_DIR, CrisisMatch
 from nlu.crisis.classifier import BAR, LANGUAGES, C, training_messages
 from nlu.crisis.screen import CrisisScreen, long_enough
 
@@ -130,12 +130,11 @@ def chat_table(screen: CrisisScreen, console: Console) -> None:
 REPLY_FITS = ("its own reply", "the reply for any kind", "another kind's reply", "missed")
 
 
-def reply_fit(screen: CrisisScreen, kind: str, text: str) -> str:
-    """Which of REPLY_FITS the product's screen gives a crisis of this kind. The reply for any kind (112,
+def reply_fit(kind: str, match: CrisisMatch | None) -> str:
+    """Which of REPLY_FITS a crisis of this kind gets from the screen's match. The reply for any kind (112,
     Livslinien and Lev Uden Vold: the classifier's, or a cry for rescue) is never wrong, only less pointed."""
     from bot.engine.actions import CRISIS_REPLY_ANY_KIND, crisis_reply_key
 
-    match = screen.check(text)
     if match is None:
         return REPLY_FITS[3]
     reply = crisis_reply_key(match.category)
@@ -155,8 +154,9 @@ def kinds_table(screen: CrisisScreen, console: Console) -> None:
         table.add_column(fit, justify="right")
     totals = Counter()
     for language in EVALUATED_LANGUAGES:
-        fits = Counter(reply_fit(screen, kind, text)
-                       for kind, texts in crisis_validation_kinds(language).items() for text in texts)
+        labelled = [(kind, text) for kind, texts in crisis_validation_kinds(language).items() for text in texts]
+        matches = screen.check_all([text for _, text in labelled])
+        fits = Counter(reply_fit(kind, match) for (kind, _), match in zip(labelled, matches, strict=True))
         totals += fits
         table.add_row(language, *(str(fits[fit]) for fit in REPLY_FITS))
     table.add_row("all", *(str(totals[fit]) for fit in REPLY_FITS))
